@@ -1,0 +1,342 @@
+"""Constant and plain random schemes: zeros, ones, constant, normal, uniform, truncated_normal.
+
+These cover the "constant" and "random" families of initialization. A normal
+or uniform scheme with a mean or range away from zero gives the small-mean
+and large-mean variants, for example ``uniform(minval=-0.1, maxval=0.0)`` or
+``normal(0.05, mean=0.5)``.
+
+For float32 the random schemes return the same values as their namesakes in
+``jax.nn.initializers`` for the same key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit.core import (
+    Initializer,
+    Shape,
+    check_dtype_field,
+    check_nonnegative,
+    check_real,
+    set_fields,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Zeros(Initializer):
+    """Initializer that returns an array of zeros; the key is ignored.
+
+    Example:
+      >>> zeros(jax.random.key(0), (2, 3)).sum()
+      Array(0., dtype=float32)
+    """
+
+    random = False
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        return jnp.zeros(shape, dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ones(Initializer):
+    """Initializer that returns an array of ones; the key is ignored.
+
+    Example:
+      >>> ones(jax.random.key(0), (2, 3)).sum()
+      Array(6., dtype=float32)
+    """
+
+    random = False
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        return jnp.ones(shape, dtype)
+
+
+zeros = Zeros()
+ones = Ones()
+
+
+@dataclasses.dataclass(frozen=True)
+class Constant(Initializer):
+    """Initializer that fills the array with ``value``; the key is ignored.
+
+    ``value`` is a finite scalar (int, float, complex or bool). Integer and
+    boolean dtypes are accepted. Build it with :func:`constant`.
+    """
+
+    value: int | float | complex | bool
+    dtype: Any = None
+
+    random = False
+
+    def __post_init__(self):
+        value = self.value
+        if isinstance(value, np.generic | jax.Array | np.ndarray) and np.ndim(value) == 0:
+            value = value.item()
+        if not isinstance(value, numbers.Number):
+            raise TypeError(
+                f"Constant: value must be a scalar number, got {type(self.value).__name__}; "
+                "for an array-valued parameter, build the array directly."
+            )
+        if not np.isfinite(value):
+            raise ValueError(f"Constant: value must be finite, got {value}.")
+        set_fields(self, value=value, dtype=check_dtype_field("Constant", self.dtype))
+
+    def _check(self, shape: Shape, dtype: np.dtype) -> None:
+        if isinstance(self.value, complex) and not jnp.issubdtype(dtype, jnp.complexfloating):
+            raise TypeError(
+                f"Constant: value {self.value} is complex, but dtype {dtype} is real; "
+                "use a complex dtype such as complex64."
+            )
+        if jnp.issubdtype(dtype, jnp.integer) and float(np.real(self.value)) != int(
+            np.real(self.value)
+        ):
+            raise ValueError(
+                f"Constant: value {self.value} is not a whole number, so it cannot fill an "
+                f"integer array of dtype {dtype}."
+            )
+        if jnp.issubdtype(dtype, jnp.inexact) and not np.isfinite(
+            np.asarray(self.value).astype(dtype)
+        ):
+            raise ValueError(
+                f"Constant: value {self.value} overflows to inf in dtype {dtype}; "
+                "use a wider dtype or a smaller value."
+            )
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        return jnp.full(shape, self.value, dtype)
+
+
+def constant(value: int | float | complex | bool, dtype: Any = None) -> Constant:
+    """Build an initializer that fills the array with ``value``.
+
+    Args:
+      value: a finite scalar.
+      dtype: the default dtype of the result. Default ``None``.
+
+    Raises:
+      TypeError: ``value`` is not a scalar number.
+      ValueError: ``value`` is not finite.
+
+    Example:
+      >>> constant(-7)(jax.random.key(0), (2,), jnp.int32)
+      Array([-7, -7], dtype=int32)
+    """
+    return Constant(value, dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class Normal(Initializer):
+    """Initializer drawing from N(mean, stddev**2). Build it with :func:`normal`."""
+
+    stddev: float = 1e-2
+    dtype: Any = None
+    mean: float = 0.0
+
+    allow_complex = True
+
+    def __post_init__(self):
+        set_fields(
+            self,
+            stddev=check_nonnegative("normal", "stddev", self.stddev),
+            dtype=check_dtype_field("normal", self.dtype),
+            mean=check_real("normal", "mean", self.mean),
+        )
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        # The barrier keeps XLA from folding stddev into the sampler's constant,
+        # which would change the last bit of some values under jit.
+        unit = jax.lax.optimization_barrier(jax.random.normal(key, shape, dtype))
+        values = unit * jnp.array(self.stddev, dtype)
+        if self.mean != 0.0:
+            values = values + jnp.array(self.mean, dtype)
+        return values
+
+
+def normal(stddev: float = 1e-2, dtype: Any = None, *, mean: float = 0.0) -> Normal:
+    """Build an initializer drawing from the normal distribution N(mean, stddev**2).
+
+    With complex dtypes the real and imaginary parts each get half the
+    variance, as in ``jax.random.normal``.
+
+    Args:
+      stddev: the standard deviation, finite and >= 0. Default 0.01.
+      dtype: the default dtype of the result. Default ``None``.
+      mean: the mean, a finite real number. Default 0.
+
+    Raises:
+      ValueError: ``stddev`` is negative or either argument is not finite.
+      TypeError: an argument is not a real number.
+
+    Example:
+      >>> normal(1.0, mean=-0.5)
+      Normal(stddev=1.0, dtype=None, mean=-0.5)
+    """
+    return Normal(stddev, dtype, mean)
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniform(Initializer):
+    """Initializer drawing from U[minval, maxval). Build it with :func:`uniform`."""
+
+    minval: float = 0.0
+    maxval: float = 1e-2
+    dtype: Any = None
+
+    def __post_init__(self):
+        minval = check_real("uniform", "minval", self.minval)
+        maxval = check_real("uniform", "maxval", self.maxval)
+        if not minval < maxval:
+            raise ValueError(
+                f"uniform: minval must be smaller than maxval, got minval={minval} "
+                f"and maxval={maxval}."
+            )
+        set_fields(
+            self, minval=minval, maxval=maxval, dtype=check_dtype_field("uniform", self.dtype)
+        )
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        if self.minval == 0.0:
+            return jax.random.uniform(key, shape, dtype) * jnp.array(self.maxval, dtype)
+        return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
+
+
+def uniform(
+    scale: float = 1e-2,
+    dtype: Any = None,
+    *,
+    minval: float | None = None,
+    maxval: float | None = None,
+) -> Uniform:
+    """Build an initializer drawing from a uniform distribution.
+
+    Two forms:
+
+    - ``uniform(scale)`` draws from U[0, scale), as ``jax.nn.initializers.uniform``.
+    - ``uniform(minval=a, maxval=b)`` draws from U[a, b); for example Keras'
+      ``'uniform'`` is ``uniform(minval=-0.05, maxval=0.05)``.
+
+    The variance is ``(maxval - minval)**2 / 12``.
+
+    Args:
+      scale: the upper bound of U[0, scale), finite and > 0. Default 0.01.
+      dtype: the default dtype of the result. Default ``None``.
+      minval: the lower bound of the range form.
+      maxval: the upper bound of the range form; must exceed ``minval``.
+
+    Raises:
+      ValueError: ``scale`` is not positive, a bound is not finite,
+        ``minval >= maxval``, only one bound is given, or ``scale`` is given
+        together with a range.
+
+    Example:
+      >>> uniform(minval=-0.05, maxval=0.05)
+      Uniform(minval=-0.05, maxval=0.05, dtype=None)
+    """
+    if minval is None and maxval is None:
+        check_real("uniform", "scale", scale)
+        if scale <= 0:
+            raise ValueError(f"uniform: scale must be positive, got {float(scale)}.")
+        return Uniform(0.0, scale, dtype)
+    if minval is None or maxval is None:
+        raise ValueError(
+            f"uniform: the range form needs both minval and maxval, got minval={minval} "
+            f"and maxval={maxval}."
+        )
+    if scale != 1e-2:
+        raise ValueError(
+            f"uniform: pass either scale or minval and maxval, not both; got scale={scale}."
+        )
+    return Uniform(minval, maxval, dtype)
+
+
+# Standard deviation of a unit normal truncated to (-2, 2): the square root of
+# 1 - 4 phi(2) / (Phi(2) - Phi(-2)).
+TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
+
+
+@dataclasses.dataclass(frozen=True)
+class TruncatedNormal(Initializer):
+    """Initializer drawing from a truncated normal. Build it with :func:`truncated_normal`."""
+
+    stddev: float = 1e-2
+    dtype: Any = None
+    lower: float = -2.0
+    upper: float = 2.0
+    mean: float = 0.0
+
+    def __post_init__(self):
+        lower = _check_bound("lower", self.lower)
+        upper = _check_bound("upper", self.upper)
+        if not lower < upper:
+            raise ValueError(
+                f"truncated_normal: lower must be smaller than upper, got lower={lower} "
+                f"and upper={upper}."
+            )
+        set_fields(
+            self,
+            stddev=check_nonnegative("truncated_normal", "stddev", self.stddev),
+            dtype=check_dtype_field("truncated_normal", self.dtype),
+            lower=lower,
+            upper=upper,
+            mean=check_real("truncated_normal", "mean", self.mean),
+        )
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        unit = jax.random.truncated_normal(key, self.lower, self.upper, shape, dtype)
+        values = unit * jnp.array(self.stddev, dtype)
+        if self.mean != 0.0:
+            values = values + jnp.array(self.mean, dtype)
+        return values
+
+
+def _check_bound(arg: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"truncated_normal: {arg} must be a real number, got {value!r}.")
+    if math.isnan(value):
+        raise ValueError(f"truncated_normal: {arg} must not be nan.")
+    return float(value)
+
+
+def truncated_normal(
+    stddev: float = 1e-2,
+    dtype: Any = None,
+    lower: float = -2.0,
+    upper: float = 2.0,
+    *,
+    mean: float = 0.0,
+) -> TruncatedNormal:
+    """Build an initializer drawing from a normal truncated to ``[lower, upper]`` stddevs.
+
+    The samples are ``mean + stddev * z`` with ``z`` a standard normal
+    conditioned on ``lower < z < upper``. As in JAX and Flax, ``stddev`` is the
+    standard deviation of the normal *before* truncation and the bounds are in
+    units of it, so ``truncated_normal(0.02)`` stays within +-0.04 and its
+    sample standard deviation is about 0.88 * 0.02. (PyTorch's
+    ``trunc_normal_`` takes absolute bounds instead.)
+
+    Args:
+      stddev: the standard deviation before truncation, finite and >= 0.
+        Default 0.01.
+      dtype: the default dtype of the result. Default ``None``.
+      lower: the lower bound in stddevs; may be ``-inf``. Default -2.
+      upper: the upper bound in stddevs; may be ``inf``. Default 2.
+      mean: the mean before truncation, finite. Default 0.
+
+    Raises:
+      ValueError: ``stddev`` is negative, ``lower >= upper``, or a value is nan.
+
+    Example:
+      >>> init = truncated_normal(0.02)
+      >>> float(jnp.abs(init(jax.random.key(0), (1000,))).max()) <= 0.04
+      True
+    """
+    return TruncatedNormal(stddev, dtype, lower, upper, mean)

@@ -1,0 +1,284 @@
+"""The initializer contract shared by every scheme.
+
+A scheme is a frozen dataclass whose fields are its hyperparameters. Calling it
+as ``init(key, shape, dtype=None, out_sharding=None)`` returns a ``jax.Array``,
+the same call that ``jax.nn.initializers`` and Flax use. The base class here
+does the work that every scheme shares:
+
+1. normalize and check the shape, dtype and key in plain Python, so bad input
+   fails before anything is traced;
+2. return an empty array for a shape with a zero-sized axis;
+3. sample through one jitted function whose static arguments are the scheme,
+   shape and dtype, so equal schemes share one compilation;
+4. sample low-precision floats in float32 and round once at the end.
+
+This module also holds the argument checks that the scheme constructors use,
+so every error message has the same form.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Shape = tuple[int, ...]
+Axes = int | tuple[int, ...]
+
+_LOW_PRECISION_ITEMSIZE = 2
+
+
+class Initializer:
+    """Base class of every jaxinit scheme.
+
+    Subclasses are frozen dataclasses. They implement ``_sample`` (traced; it
+    receives the sampling dtype) and may extend ``_check`` (plain Python; it
+    receives the requested dtype). Class attributes:
+
+    - ``random``: whether the scheme draws from the key. Deterministic schemes
+      accept integer and boolean dtypes and ignore the key.
+    - ``allow_complex``: whether complex dtypes are accepted.
+    """
+
+    random: ClassVar[bool] = True
+    allow_complex: ClassVar[bool] = False
+
+    def __call__(
+        self,
+        key: jax.Array,
+        shape: Sequence[int],
+        dtype: Any = None,
+        out_sharding: Any = None,
+    ) -> jax.Array:
+        """Return an array of ``shape`` and ``dtype`` drawn from this scheme.
+
+        Args:
+          key: a typed key (``jax.random.key``) or a legacy uint32 key
+            (``jax.random.PRNGKey``). Deterministic schemes ignore it.
+          shape: the shape of the parameter, a sequence of non-negative ints.
+          dtype: the dtype of the result. ``None`` means the scheme's own
+            ``dtype`` field if it has one, else the default float dtype
+            (float32, or float64 under ``jax_enable_x64``).
+          out_sharding: an optional ``NamedSharding`` (or ``PartitionSpec``
+            inside a mesh context) for the result.
+
+        Raises:
+          TypeError: the shape, dtype or key is of the wrong kind.
+          ValueError: the shape does not suit the scheme.
+        """
+        name = type(self).__name__
+        shape = canonical_shape(name, shape)
+        dtype = canonical_dtype(name, dtype if dtype is not None else getattr(self, "dtype", None))
+        _check_dtype_kind(self, dtype)
+        if self.random:
+            _check_key(name, key)
+        self._check(shape, dtype)
+
+        if math.prod(shape) == 0:
+            return jnp.zeros(shape, dtype)
+        return _sample_compiled(self, key, shape, dtype, out_sharding)
+
+    def _check(self, shape: Shape, dtype: np.dtype) -> None:
+        """Raise if this scheme cannot produce ``shape``; the base accepts any shape."""
+
+    def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        raise NotImplementedError
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
+def _sample_compiled(
+    scheme: Initializer, key: jax.Array, shape: Shape, dtype: np.dtype, out_sharding: Any
+) -> jax.Array:
+    values = scheme._sample(key, shape, sampling_dtype(dtype))
+    values = values.astype(dtype)
+    if out_sharding is not None:
+        values = jax.lax.with_sharding_constraint(values, out_sharding)
+    return values
+
+
+def sampling_dtype(dtype: np.dtype) -> np.dtype:
+    """Return the dtype to sample in: float32 for 16-bit and 8-bit floats, else ``dtype``.
+
+    Sampling bfloat16 directly leaves only a few hundred distinct values, which
+    shifts the mean and clips the tails; rounding a float32 sample once keeps
+    the distribution's moments.
+    """
+    if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize <= _LOW_PRECISION_ITEMSIZE:
+        return np.dtype(np.float32)
+    return dtype
+
+
+def default_float_dtype() -> np.dtype:
+    return np.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+
+
+# Normalization of call arguments.
+
+
+def canonical_shape(scheme: str, shape: Any) -> Shape:
+    """Return ``shape`` as a tuple of Python ints, or raise naming ``scheme``."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            f"{scheme}: shape must be a sequence of non-negative ints, got {shape!r}."
+        ) from None
+    for dim in dims:
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral | np.integer):
+            raise TypeError(
+                f"{scheme}: shape must be a sequence of non-negative ints, got {shape!r}."
+            )
+        if dim < 0:
+            raise ValueError(
+                f"{scheme}: shape must be a sequence of non-negative ints, got {shape!r}."
+            )
+    return tuple(int(dim) for dim in dims)
+
+
+def canonical_dtype(scheme: str, dtype: Any) -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype; ``None`` becomes the default float dtype."""
+    if dtype is None:
+        return default_float_dtype()
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{scheme}: dtype must be a NumPy or JAX dtype, got {dtype!r}.") from None
+    if resolved.kind not in "biufc" and not jnp.issubdtype(resolved, jnp.floating):
+        raise TypeError(f"{scheme}: dtype must be a numeric or boolean dtype, got {resolved}.")
+    if resolved == np.float64 and not jax.config.jax_enable_x64:
+        return np.dtype(np.float32)
+    if resolved == np.complex128 and not jax.config.jax_enable_x64:
+        return np.dtype(np.complex64)
+    return resolved
+
+
+def _check_dtype_kind(scheme: Initializer, dtype: np.dtype) -> None:
+    name = type(scheme).__name__
+    is_float = jnp.issubdtype(dtype, jnp.floating)
+    is_complex = jnp.issubdtype(dtype, jnp.complexfloating)
+    if not scheme.random:
+        return
+    if is_float:
+        return
+    if is_complex and scheme.allow_complex:
+        return
+    accepted = "floating or complex dtypes" if scheme.allow_complex else "floating dtypes"
+    raise TypeError(
+        f"{name} draws random values, so it accepts only {accepted} "
+        f"(such as float32 or bfloat16), got {dtype}."
+    )
+
+
+def _check_key(scheme: str, key: Any) -> None:
+    dtype = getattr(key, "dtype", None)
+    if dtype is None:
+        raise TypeError(
+            f"{scheme}: key must be a JAX PRNG key from jax.random.key or jax.random.PRNGKey, "
+            f"got {type(key).__name__}."
+        )
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if np.ndim(key) != 0:
+            raise ValueError(
+                f"{scheme}: key must be a single key of shape (), got a key array of shape "
+                f"{tuple(key.shape)}; use jax.vmap or jaxinit.init_many for many keys."
+            )
+        return
+    if dtype != np.uint32 or np.ndim(key) != 1:
+        raise TypeError(
+            f"{scheme}: key must be a JAX PRNG key from jax.random.key or jax.random.PRNGKey, "
+            f"got an array of dtype {dtype} and shape {tuple(np.shape(key))}."
+        )
+
+
+# Checks for constructor arguments, shared by every scheme so messages agree.
+
+
+def check_real(scheme: str, arg: str, value: Any) -> float:
+    """Return ``value`` as a finite float, or raise naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+        raise TypeError(f"{scheme}: {arg} must be a real number, got {value!r}.")
+    if np.ndim(value) != 0 or not np.isrealobj(value):
+        raise TypeError(f"{scheme}: {arg} must be a real number, got {value!r}.")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{scheme}: {arg} must be finite, got {result}.")
+    return result
+
+
+def check_nonnegative(scheme: str, arg: str, value: Any) -> float:
+    result = check_real(scheme, arg, value)
+    if result < 0:
+        raise ValueError(f"{scheme}: {arg} must be non-negative, got {result}.")
+    return result
+
+
+def check_positive(scheme: str, arg: str, value: Any) -> float:
+    result = check_real(scheme, arg, value)
+    if result <= 0:
+        raise ValueError(f"{scheme}: {arg} must be positive, got {result}.")
+    return result
+
+
+def check_int(scheme: str, arg: str, value: Any, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{scheme}: {arg} must be an int, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{scheme}: {arg} must be an int >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_choice(scheme: str, arg: str, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        accepted = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"{scheme}: {arg} must be one of {accepted}, got {value!r}.")
+    return value
+
+
+def check_axes(scheme: str, arg: str, value: Any) -> Axes:
+    """Return an axis argument as an int or a tuple of ints, or raise ``TypeError``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if all(isinstance(axis, numbers.Integral) and not isinstance(axis, bool) for axis in value):
+            return tuple(int(axis) for axis in value)
+    raise TypeError(f"{scheme}: {arg} must be an int or a sequence of ints, got {value!r}.")
+
+
+def check_dtype_field(scheme: str, value: Any) -> np.dtype | None:
+    """Normalize a scheme's optional default ``dtype`` field."""
+    if value is None:
+        return None
+    try:
+        return np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{scheme}: dtype must be None or a dtype, got {value!r}.") from None
+
+
+def normalize_axes(scheme: str, arg: str, axes: Axes, ndim: int) -> tuple[int, ...]:
+    """Return ``axes`` as non-negative ints for an array of ``ndim`` axes."""
+    items = (axes,) if isinstance(axes, int) else axes
+    normalized = []
+    for axis in items:
+        if not -ndim <= axis < ndim:
+            raise ValueError(
+                f"{scheme}: {arg}={axes!r} is out of range for a shape with {ndim} axes; "
+                f"accepted axes are {-ndim} to {ndim - 1}."
+            )
+        normalized.append(axis % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{scheme}: {arg}={axes!r} names the same axis twice.")
+    return tuple(normalized)
+
+
+def set_fields(instance: Any, **values: Any) -> None:
+    """Assign normalized values to fields of a frozen dataclass inside ``__post_init__``."""
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
