@@ -9,9 +9,9 @@ know the fan-in of the kernel beside it. Two common rules need that fan-in:
   ``w_ij, b_j ~ N(0, std = 1/sqrt(n_i))``.
 
 :func:`bias_from_fan_in` applies such a rule after ``model.init``: it finds
-every mapping that holds both a kernel and a bias and redraws the bias from
-the kernel's fan-in. It works on nested dicts and Flax ``FrozenDict``; for
-Flax NNX, convert with ``nnx.State.to_pure_dict()`` and back with
+every mapping that contains both a kernel and a bias and redraws the bias
+from the kernel's fan-in. It works on nested dicts and Flax ``FrozenDict``.
+For Flax NNX, convert a state with ``nnx.to_pure_dict`` and back with
 ``nnx.replace_by_pure_dict``.
 """
 
@@ -43,7 +43,7 @@ def bias_from_fan_in(
 ) -> dict[str, Any]:
     """Redraw every bias with variance ``scale / fan_in`` of the kernel beside it.
 
-    For each mapping in ``params`` that holds both ``kernel_name`` and
+    For each mapping in ``params`` that contains both ``kernel_name`` and
     ``bias_name``, the bias is replaced by a draw of
     ``variance_scaling(scale, "fan_in", distribution)`` whose fan-in is that
     of the kernel (Flax layout ``(*spatial, in, out)``, so
