@@ -24,8 +24,12 @@ from jaxinit.core import (
     Initializer,
     Shape,
     check_dtype_field,
+    check_fits_dtype,
     check_nonnegative,
     check_real,
+    inward_bounds,
+    normal_sample_bound,
+    sampling_dtype,
     set_fields,
 )
 
@@ -147,9 +151,13 @@ class Normal(Initializer):
         set_fields(
             self,
             stddev=check_nonnegative("normal", "stddev", self.stddev),
-            dtype=check_dtype_field("normal", self.dtype),
+            dtype=check_dtype_field("normal", self.dtype, random=True, allow_complex=True),
             mean=check_real("normal", "mean", self.mean),
         )
+
+    def _check(self, shape: Shape, dtype: np.dtype) -> None:
+        magnitude = abs(self.mean) + self.stddev * normal_sample_bound(dtype)
+        check_fits_dtype("normal", dtype, magnitude, f"stddev={self.stddev} and mean={self.mean}")
 
     def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
         # The barrier keeps XLA from folding stddev into the sampler's constant,
@@ -199,14 +207,30 @@ class Uniform(Initializer):
                 f"uniform: minval must be smaller than maxval, got minval={minval} "
                 f"and maxval={maxval}."
             )
-        set_fields(
-            self, minval=minval, maxval=maxval, dtype=check_dtype_field("uniform", self.dtype)
-        )
+        dtype = check_dtype_field("uniform", self.dtype, random=True)
+        set_fields(self, minval=minval, maxval=maxval, dtype=dtype)
+
+    def _check(self, shape: Shape, dtype: np.dtype) -> None:
+        arguments = f"minval={self.minval} and maxval={self.maxval}"
+        magnitude = max(abs(self.minval), abs(self.maxval), self.maxval - self.minval)
+        check_fits_dtype("uniform", dtype, magnitude, arguments)
+        lo, hi = inward_bounds(self.minval, self.maxval, dtype, high_open=True)
+        if lo > hi:
+            raise ValueError(
+                f"uniform: no {dtype} value lies in [minval, maxval) with {arguments}; "
+                "widen the range or use a wider dtype."
+            )
 
     def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
         if self.minval == 0.0:
             return jax.random.uniform(key, shape, dtype) * jnp.array(self.maxval, dtype)
         return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
+
+    def _finalize(self, values: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        # Rounding to a 16-bit dtype, or a range narrow for float32, can land a
+        # value on maxval or below minval; clip to the dtype's values in [minval, maxval).
+        lo, hi = inward_bounds(self.minval, self.maxval, dtype, high_open=True)
+        return jnp.clip(values, lo, hi)
 
 
 def uniform(
@@ -284,21 +308,127 @@ class TruncatedNormal(Initializer):
         set_fields(
             self,
             stddev=check_nonnegative("truncated_normal", "stddev", self.stddev),
-            dtype=check_dtype_field("truncated_normal", self.dtype),
+            dtype=check_dtype_field("truncated_normal", self.dtype, random=True),
             lower=lower,
             upper=upper,
             mean=check_real("truncated_normal", "mean", self.mean),
         )
 
+    def _check(self, shape: Shape, dtype: np.dtype) -> None:
+        arguments = (
+            f"stddev={self.stddev}, mean={self.mean}, lower={self.lower} and upper={self.upper}"
+        )
+        if self.lower >= _TAIL_START or self.upper <= -_TAIL_START:
+            # The tail sampler's CDF values stay above finfo.tiny, and
+            # Phi(-x) < exp(-x**2 / 2) bounds how far that reaches.
+            tiny = float(jnp.finfo(sampling_dtype(dtype)).tiny)
+            cap = math.sqrt(-2.0 * math.log(tiny))
+        else:
+            cap = normal_sample_bound(dtype)
+        largest_unit = max(min(abs(self.lower), cap), min(abs(self.upper), cap))
+        magnitude = abs(self.mean) + self.stddev * largest_unit
+        check_fits_dtype("truncated_normal", dtype, magnitude, arguments)
+
+        # Below the smallest normal number the tail sampler's CDF values flush to
+        # zero; demanding 2**20 times that keeps the lost mass under about 1e-6.
+        near, far = _mirrored_to_lower_tail(self.lower, self.upper)
+        mass = _normal_cdf(near) - _normal_cdf(far)
+        smallest = float(jnp.finfo(sampling_dtype(dtype)).tiny) * 2.0**20
+        if not mass >= smallest:
+            raise ValueError(
+                f"truncated_normal: the interval from lower={self.lower} to upper={self.upper} "
+                f"standard deviations holds probability {mass:.3g} under the normal "
+                f"distribution, too little to sample in {sampling_dtype(dtype)}; "
+                "move the bounds towards the mean or sample in float64."
+            )
+
     def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
-        unit = jax.random.truncated_normal(key, self.lower, self.upper, shape, dtype)
+        unit = unit_truncated_normal(key, self.lower, self.upper, shape, dtype)
         values = unit * jnp.array(self.stddev, dtype)
         if self.mean != 0.0:
             values = values + jnp.array(self.mean, dtype)
         return values
 
 
+# Inverse-CDF sampling draws u uniformly between erf(lower / sqrt(2)) and
+# erf(upper / sqrt(2)) and returns sqrt(2) * erfinv(u). When both bounds lie
+# beyond two standard deviations on one side, both erf values crowd towards +-1,
+# where float32 has few values left (beyond 5 standard deviations only a handful,
+# so every sample lands on the same few points or on the bound). Such intervals
+# use the normal CDF in the lower tail instead, where float32 keeps its relative
+# precision down to about 1e-38, and mirror the result for the upper tail.
+_TAIL_START = 2.0
+
+
+def unit_truncated_normal(
+    key: jax.Array, lower: float, upper: float, shape: Shape, dtype: np.dtype
+) -> jax.Array:
+    """Sample a unit normal conditioned on ``lower < z < upper`` (bounds may be infinite).
+
+    Within two standard deviations of zero the values equal those of an eager
+    ``jax.random.truncated_normal(key, lower, upper, shape, dtype)`` call.
+    """
+    if lower >= _TAIL_START or upper <= -_TAIL_START:
+        return _tail_truncated_normal(key, lower, upper, shape, dtype)
+
+    # A bound beyond every possible normal sample becomes that limit. erf rounds
+    # both to +-1, so the draws do not change, but the final clip can no longer
+    # return the largest float when an infinite bound meets a draw of exactly -1.
+    bound = normal_sample_bound(dtype)
+    lower = np.asarray(max(lower, -bound), dtype)
+    upper = np.asarray(min(upper, bound), dtype)
+    root2 = np.asarray(math.sqrt(2.0), dtype)
+
+    # The erf values are computed now, by a jitted function that takes the
+    # bounds as arguments, as eager jax.random.truncated_normal does. Computed
+    # from constants inside the sampler, XLA folds them differently, which moves
+    # the last bit of most samples.
+    with jax.ensure_compile_time_eval():
+        cdf_low, cdf_high = _erf_of_bounds(lower, upper)
+
+    u = jax.random.uniform(key, shape, dtype, cdf_low, cdf_high)
+    z = root2 * jax.lax.erf_inv(u)
+    return jnp.clip(z, np.nextafter(lower, np.inf), np.nextafter(upper, -np.inf))
+
+
+@jax.jit
+def _erf_of_bounds(lower: jax.Array, upper: jax.Array) -> tuple[jax.Array, jax.Array]:
+    root2 = np.asarray(math.sqrt(2.0), lower.dtype)
+    return jax.lax.erf(lower / root2), jax.lax.erf(upper / root2)
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _mirrored_to_lower_tail(lower: float, upper: float) -> tuple[float, float]:
+    """Return ``(near, far)`` with P(far < Z < near) = P(lower < Z < upper) for a unit normal Z.
+
+    An interval above zero is mirrored below it, where the normal CDF is accurate.
+    """
+    if lower > 0:
+        return -lower, -upper
+    return upper, lower
+
+
+def _tail_truncated_normal(
+    key: jax.Array, lower: float, upper: float, shape: Shape, dtype: np.dtype
+) -> jax.Array:
+    """Sample a unit normal restricted to ``[lower, upper]`` that lies on one side of zero."""
+    near, far = _mirrored_to_lower_tail(lower, upper)
+    tiny = float(jnp.finfo(dtype).tiny)
+    low_cdf = np.asarray(max(_normal_cdf(far), tiny), dtype)
+    high_cdf = np.asarray(_normal_cdf(near), dtype)
+
+    u = jax.random.uniform(key, shape, dtype, low_cdf, high_cdf)
+    z = jax.scipy.special.ndtri(u)
+    z = jnp.clip(z, np.asarray(far, dtype), np.asarray(near, dtype))
+    return -z if lower > 0 else z
+
+
 def _check_bound(arg: str, value: Any) -> float:
+    if isinstance(value, np.ndarray | jax.Array | np.generic) and np.ndim(value) == 0:
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"truncated_normal: {arg} must be a real number, got {value!r}.")
     if math.isnan(value):

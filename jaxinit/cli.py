@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -290,7 +291,7 @@ def _run_list(args: argparse.Namespace) -> int:
     else:
         from jaxinit.registry import list_schemes
 
-        rows = [(str(name), str(description)) for name, description in list_schemes().items()]
+        rows = list_schemes()
     width = max(len(name) for name, _ in rows)
     for name, description in rows:
         print(f"{name.ljust(width)}  {description}".rstrip())
@@ -365,6 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, ImportError, json.JSONDecodeError) as error:
         print(f"{prog}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of stdout went away (as with `jaxinit list | head`); exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except OSError as error:
         print(f"{prog}: error: {_one_line(error)}", file=sys.stderr)
         return 1

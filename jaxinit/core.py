@@ -81,7 +81,10 @@ class Initializer:
         self._check(shape, dtype)
 
         if math.prod(shape) == 0:
-            return jnp.zeros(shape, dtype)
+            empty = jnp.zeros(shape, dtype)
+            if out_sharding is not None:
+                empty = jax.lax.with_sharding_constraint(empty, out_sharding)
+            return empty
         return _sample_compiled(self, key, shape, dtype, out_sharding)
 
     def _check(self, shape: Shape, dtype: np.dtype) -> None:
@@ -90,13 +93,21 @@ class Initializer:
     def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
         raise NotImplementedError
 
+    def _finalize(self, values: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        """Adjust ``values`` after the cast to the requested ``dtype``; the base keeps them.
+
+        Schemes with a bounded support override this to clip values that the
+        final rounding pushed onto or past a bound.
+        """
+        return values
+
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
 def _sample_compiled(
     scheme: Initializer, key: jax.Array, shape: Shape, dtype: np.dtype, out_sharding: Any
 ) -> jax.Array:
     values = scheme._sample(key, shape, sampling_dtype(dtype))
-    values = values.astype(dtype)
+    values = scheme._finalize(values.astype(dtype), shape, dtype)
     if out_sharding is not None:
         values = jax.lax.with_sharding_constraint(values, out_sharding)
     return values
@@ -116,6 +127,52 @@ def sampling_dtype(dtype: np.dtype) -> np.dtype:
 
 def default_float_dtype() -> np.dtype:
     return np.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+
+
+def normal_sample_bound(dtype: np.dtype) -> float:
+    """Return an upper bound on ``abs(jax.random.normal(key, shape, dtype))``.
+
+    ``jax.random.normal`` applies ``sqrt(2) * erfinv`` to a uniform sample that
+    stays at least ``finfo(dtype).epsneg`` away from -1 and 1. Because
+    ``erfc(x) < exp(-x**2)``, no sample exceeds ``sqrt(-2 log(epsneg))``:
+    about 5.77 in float32 and 8.57 in float64 (16-bit floats are sampled in
+    float32).
+    """
+    epsneg = float(jnp.finfo(sampling_dtype(dtype)).epsneg)
+    return math.sqrt(-2.0 * math.log(epsneg))
+
+
+def check_fits_dtype(scheme: str, dtype: np.dtype, magnitude: float, arguments: str) -> None:
+    """Raise ``ValueError`` if values of size ``magnitude`` overflow ``dtype``.
+
+    ``arguments`` names the scheme arguments that set the magnitude, for the
+    message.
+    """
+    largest = float(jnp.finfo(dtype).max)
+    if not magnitude <= largest:
+        raise ValueError(
+            f"{scheme}: with {arguments}, values can reach {magnitude:.4g} in magnitude, "
+            f"which overflows {dtype} (largest finite value {largest:.4g}); "
+            "use a smaller scale or a wider dtype."
+        )
+
+
+def inward_bounds(
+    low: float, high: float, dtype: np.dtype, *, high_open: bool
+) -> tuple[np.generic, np.generic]:
+    """Return the smallest and largest values of ``dtype`` inside ``[low, high]``.
+
+    With ``high_open`` the interval is ``[low, high)``. When no value of
+    ``dtype`` lies inside, the first result exceeds the second.
+    """
+    scalar = np.dtype(dtype).type
+    lo = scalar(low)
+    if float(lo) < low:
+        lo = np.nextafter(lo, scalar(np.inf))
+    hi = scalar(high)
+    if float(hi) > high or (high_open and float(hi) == high):
+        hi = np.nextafter(hi, scalar(-np.inf))
+    return lo, hi
 
 
 # Normalization of call arguments.
@@ -151,13 +208,15 @@ def canonical_dtype(scheme: str, dtype: Any) -> np.dtype:
         resolved = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{scheme}: dtype must be a NumPy or JAX dtype, got {dtype!r}.") from None
-    if resolved.kind not in "biufc" and not jnp.issubdtype(resolved, jnp.floating):
+    if not _is_numeric(resolved):
         raise TypeError(f"{scheme}: dtype must be a numeric or boolean dtype, got {resolved}.")
-    if resolved == np.float64 and not jax.config.jax_enable_x64:
-        return np.dtype(np.float32)
-    if resolved == np.complex128 and not jax.config.jax_enable_x64:
-        return np.dtype(np.complex64)
-    return resolved
+    # Without jax_enable_x64, 64-bit requests become their 32-bit twins here,
+    # as JAX itself would do, so that no call emits JAX's truncation warning.
+    return np.dtype(jax.dtypes.canonicalize_dtype(resolved))
+
+
+def _is_numeric(dtype: np.dtype) -> bool:
+    return dtype.kind in "biufc" or jnp.issubdtype(dtype, jnp.floating)
 
 
 def _check_dtype_kind(scheme: Initializer, dtype: np.dtype) -> None:
@@ -191,6 +250,11 @@ def _check_key(scheme: str, key: Any) -> None:
                 f"{tuple(key.shape)}; use jax.vmap or jaxinit.init_many for many keys."
             )
         return
+    if dtype == np.uint32 and np.ndim(key) > 1:
+        raise ValueError(
+            f"{scheme}: key must be a single key, got an array of legacy keys of shape "
+            f"{tuple(np.shape(key))}; use jax.vmap or jaxinit.init_many for many keys."
+        )
     if dtype != np.uint32 or np.ndim(key) != 1:
         raise TypeError(
             f"{scheme}: key must be a JAX PRNG key from jax.random.key or jax.random.PRNGKey, "
@@ -252,14 +316,34 @@ def check_axes(scheme: str, arg: str, value: Any) -> Axes:
     raise TypeError(f"{scheme}: {arg} must be an int or a sequence of ints, got {value!r}.")
 
 
-def check_dtype_field(scheme: str, value: Any) -> np.dtype | None:
-    """Normalize a scheme's optional default ``dtype`` field."""
+def check_dtype_field(
+    scheme: str, value: Any, *, random: bool = False, allow_complex: bool = False
+) -> np.dtype | None:
+    """Normalize a scheme's optional default ``dtype`` field.
+
+    With ``random=True`` the dtype must be floating (or complex, with
+    ``allow_complex``), the dtypes that a random scheme's call accepts, so a
+    bad default fails when the scheme is built rather than when it is called.
+    """
     if value is None:
         return None
     try:
-        return np.dtype(value)
+        resolved = np.dtype(value)
     except TypeError:
         raise TypeError(f"{scheme}: dtype must be None or a dtype, got {value!r}.") from None
+    if not _is_numeric(resolved):
+        raise TypeError(
+            f"{scheme}: dtype must be None or a numeric or boolean dtype, got {resolved}."
+        )
+    if not random or jnp.issubdtype(resolved, jnp.floating):
+        return resolved
+    if allow_complex and jnp.issubdtype(resolved, jnp.complexfloating):
+        return resolved
+    accepted = "a floating or complex dtype" if allow_complex else "a floating dtype"
+    raise TypeError(
+        f"{scheme}: dtype must be None or {accepted} (such as float32 or bfloat16) "
+        f"because the scheme draws random values, got {resolved}."
+    )
 
 
 def normalize_axes(scheme: str, arg: str, axes: Axes, ndim: int) -> tuple[int, ...]:

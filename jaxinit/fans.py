@@ -170,9 +170,17 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return 0.75
 
     slope = _DEFAULT_LEAKY_SLOPE if param is None else param
-    if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not math.isfinite(slope):
-        raise ValueError(
-            f"calculate_gain: param for 'leaky_relu' must be a finite real negative slope, "
-            f"got {slope!r}."
-        )
-    return math.sqrt(2.0 / (1.0 + slope**2))
+    message = (
+        f"calculate_gain: param for 'leaky_relu' must be a finite real negative slope, "
+        f"got {slope!r}."
+    )
+    if isinstance(slope, bool) or not isinstance(slope, numbers.Real):
+        raise ValueError(message)
+    try:
+        slope = float(slope)
+    except OverflowError:
+        raise ValueError(message) from None
+    if not math.isfinite(slope):
+        raise ValueError(message)
+    # hypot avoids the overflow of slope**2 for slopes beyond 1e154.
+    return math.sqrt(2.0) / math.hypot(1.0, slope)

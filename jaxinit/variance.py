@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxinit.basic import TRUNCATED_NORMAL_STDDEV
+from jaxinit.basic import TRUNCATED_NORMAL_STDDEV, unit_truncated_normal
 from jaxinit.core import (
     Axes,
     Initializer,
@@ -38,7 +38,11 @@ from jaxinit.core import (
     check_axes,
     check_choice,
     check_dtype_field,
+    check_fits_dtype,
     check_nonnegative,
+    inward_bounds,
+    normal_sample_bound,
+    sampling_dtype,
     set_fields,
 )
 from jaxinit.fans import compute_fans
@@ -83,11 +87,30 @@ class VarianceScaling(Initializer):
             in_axis=check_axes(name, "in_axis", self.in_axis),
             out_axis=check_axes(name, "out_axis", self.out_axis),
             batch_axis=check_axes(name, "batch_axis", self.batch_axis),
-            dtype=check_dtype_field(name, self.dtype),
+            dtype=check_dtype_field(name, self.dtype, random=True, allow_complex=True),
         )
 
     def _check(self, shape: Shape, dtype: np.dtype) -> None:
-        compute_fans(shape, self.in_axis, self.out_axis, self.batch_axis, scheme=self._label())
+        label = self._label()
+        compute_fans(shape, self.in_axis, self.out_axis, self.batch_axis, scheme=label)
+
+        # The variance and 3 * variance are formed in the sampling dtype before
+        # the square root, so both must fit there as well as the largest sample.
+        variance = self.scale / self._variance_denominator(shape)
+        arguments = f"scale={self.scale} and shape {shape}"
+        check_fits_dtype(label, sampling_dtype(dtype), 3.0 * variance, arguments)
+        check_fits_dtype(label, dtype, self._largest_sample(variance, dtype), arguments)
+
+    def _largest_sample(self, variance: float, dtype: np.dtype) -> float:
+        stddev = math.sqrt(variance)
+        is_complex = jnp.issubdtype(dtype, jnp.complexfloating)
+        if self.distribution == "normal":
+            return stddev * normal_sample_bound(dtype)
+        if self.distribution == "uniform":
+            return stddev * (math.sqrt(2.0) if is_complex else math.sqrt(3.0))
+        if is_complex:
+            return 2.0 * stddev / COMPLEX_TRUNCATED_NORMAL_STDDEV
+        return 2.0 * stddev / TRUNCATED_NORMAL_STDDEV
 
     def _label(self) -> str:
         return f"variance_scaling(mode={self.mode!r}, distribution={self.distribution!r})"
@@ -122,7 +145,18 @@ class VarianceScaling(Initializer):
             stddev = np.sqrt(variance) / real(COMPLEX_TRUNCATED_NORMAL_STDDEV)
             return _complex_truncated_normal(key, 2.0, shape, dtype) * stddev
         stddev = np.sqrt(variance) / real(TRUNCATED_NORMAL_STDDEV)
-        return jax.random.truncated_normal(key, -2, 2, shape, dtype) * stddev
+        return unit_truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
+
+    def _finalize(self, values: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        if self.distribution != "uniform" or jnp.issubdtype(dtype, jnp.complexfloating):
+            return values
+        # Rounding a float32 sample to a 16-bit dtype can land it on +-limit;
+        # clip to the dtype's values in [-limit, limit).
+        real = np.finfo(sampling_dtype(dtype)).dtype.type
+        variance = real(self.scale / self._variance_denominator(shape))
+        limit = float(np.sqrt(real(3) * variance))
+        lo, hi = inward_bounds(-limit, limit, dtype, high_open=True)
+        return jnp.clip(values, lo, hi)
 
 
 def _complex_uniform(key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
