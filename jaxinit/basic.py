@@ -87,36 +87,60 @@ class Constant(Initializer):
             value = value.item()
         if not isinstance(value, numbers.Number):
             raise TypeError(
-                f"Constant: value must be a scalar number, got {type(self.value).__name__}; "
+                f"constant: value must be a scalar number, got {type(self.value).__name__}; "
                 "for an array-valued parameter, build the array directly."
             )
-        if not np.isfinite(value):
-            raise ValueError(f"Constant: value must be finite, got {value}.")
-        set_fields(self, value=value, dtype=check_dtype_field("Constant", self.dtype))
+        if not isinstance(value, numbers.Integral) and not np.isfinite(value):
+            raise ValueError(f"constant: value must be finite, got {value}.")
+        set_fields(self, value=value, dtype=check_dtype_field("constant", self.dtype))
 
     def _check(self, shape: Shape, dtype: np.dtype) -> None:
-        if isinstance(self.value, complex) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        value = self.value
+        if isinstance(value, complex) and not jnp.issubdtype(dtype, jnp.complexfloating):
             raise TypeError(
-                f"Constant: value {self.value} is complex, but dtype {dtype} is real; "
+                f"constant: value {value} is complex, but dtype {dtype} is real; "
                 "use a complex dtype such as complex64."
             )
-        if jnp.issubdtype(dtype, jnp.integer) and float(np.real(self.value)) != int(
-            np.real(self.value)
-        ):
+        if dtype == np.bool_:
+            if value not in (0, 1):
+                raise ValueError(
+                    f"constant: value {value} is not 0, 1, True or False, so it cannot fill "
+                    "a boolean array."
+                )
+            return
+        if jnp.issubdtype(dtype, jnp.integer):
+            _check_fills_integer(value, dtype)
+            return
+
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                stored = np.asarray(value if isinstance(value, complex) else float(value))
+                stored = stored.astype(dtype)
+            finite = bool(np.isfinite(stored))
+        except OverflowError:
+            finite = False
+        if not finite:
             raise ValueError(
-                f"Constant: value {self.value} is not a whole number, so it cannot fill an "
-                f"integer array of dtype {dtype}."
-            )
-        if jnp.issubdtype(dtype, jnp.inexact) and not np.isfinite(
-            np.asarray(self.value).astype(dtype)
-        ):
-            raise ValueError(
-                f"Constant: value {self.value} overflows to inf in dtype {dtype}; "
-                "use a wider dtype or a smaller value."
+                f"constant: value {value} overflows {dtype}, whose largest finite value is "
+                f"{float(jnp.finfo(dtype).max):.4g}; use a wider dtype or a smaller value."
             )
 
     def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
         return jnp.full(shape, self.value, dtype)
+
+
+def _check_fills_integer(value: int | float | bool, dtype: np.dtype) -> None:
+    if float(value) != int(value):
+        raise ValueError(
+            f"constant: value {value} is not a whole number, so it cannot fill an "
+            f"integer array of dtype {dtype}."
+        )
+    info = np.iinfo(dtype)
+    if not info.min <= int(value) <= info.max:
+        raise ValueError(
+            f"constant: value {value} is out of range for {dtype}, which holds "
+            f"{info.min} to {info.max}; use a wider integer dtype."
+        )
 
 
 def constant(value: int | float | complex | bool, dtype: Any = None) -> Constant:
@@ -127,8 +151,12 @@ def constant(value: int | float | complex | bool, dtype: Any = None) -> Constant
       dtype: the default dtype of the result. Default ``None``.
 
     Raises:
-      TypeError: ``value`` is not a scalar number.
-      ValueError: ``value`` is not finite.
+      TypeError: ``value`` is not a scalar number (when built), or it is
+        complex and the requested dtype is real (when called).
+      ValueError: ``value`` is not finite (when built); when called, it does
+        not fit the requested dtype: a fraction or an out-of-range value for an
+        integer dtype, anything but 0 or 1 for bool, or a magnitude beyond the
+        largest finite value of a float dtype.
 
     Example:
       >>> constant(-7)(jax.random.key(0), (2,), jnp.int32)

@@ -264,7 +264,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="steps between two validation passes (points of the curves); default: steps / 20",
+        help="steps between two validation passes (points of the curves); "
+        "default: about steps / 20",
     )
     compare.add_argument(
         "--out",

@@ -83,12 +83,25 @@ class Scaled(_Wrapper):
                 f"scaled: factor {self.factor} is not a whole number, so it cannot scale an "
                 f"integer array of dtype {dtype}."
             )
+        if jnp.issubdtype(dtype, jnp.inexact):
+            largest = float(jnp.finfo(dtype).max)
+            # TODO: only the factor itself is checked; a product of the factor and a
+            # large inner value can still overflow to inf in a narrow dtype.
+            if abs(self.factor) > largest:
+                raise ValueError(
+                    f"scaled: factor {self.factor} overflows {dtype} (largest finite value "
+                    f"{largest:.4g}); use a smaller factor or a wider dtype."
+                )
         self.init._check(shape, dtype)
 
     def _sample(self, key: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        # The inner scheme's final clipping (such as uniform's half-open bound) is
+        # applied in the sampling dtype, before the multiply and the one rounding.
+        values = self.init._finalize(self.init._sample(key, shape, dtype), shape, dtype)
+
         # The barrier keeps XLA from merging this multiply with one inside the
         # inner scheme, which could change the last bit under an outer jit or vmap.
-        values = jax.lax.optimization_barrier(self.init._sample(key, shape, dtype))
+        values = jax.lax.optimization_barrier(values)
         if jnp.issubdtype(dtype, jnp.inexact):
             factor = np.finfo(dtype).dtype.type(self.factor)
         else:
@@ -205,6 +218,21 @@ class PerSlice(_Wrapper):
         ]
         (axis,) = normalize_axes("per_slice", "axis", self.axis, len(shape))
         return jnp.concatenate(parts, axis=axis)
+
+    def _finalize(self, values: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
+        # Each slice gets the inner scheme's final step with its own shape, so a
+        # bound that depends on the fans is the slice's bound.
+        if type(self.init)._finalize is Initializer._finalize:
+            return values
+        slice_shapes = self._slice_shapes(shape)
+        (axis,) = normalize_axes("per_slice", "axis", self.axis, len(shape))
+        boundaries = np.cumsum([slice_shape[axis] for slice_shape in slice_shapes])[:-1]
+        parts = jnp.split(values, boundaries.tolist(), axis=axis)
+        finalized = [
+            self.init._finalize(part, slice_shape, dtype)
+            for part, slice_shape in zip(parts, slice_shapes, strict=True)
+        ]
+        return jnp.concatenate(finalized, axis=axis)
 
 
 def per_slice(init: Initializer, axis: int = -1, *, sections: int | Sequence[int]) -> PerSlice:

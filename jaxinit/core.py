@@ -78,8 +78,16 @@ class Initializer:
         _check_dtype_kind(self, dtype)
         if self.random:
             _check_key(name, key)
+        else:
+            # The key is ignored, so it need not even be an array.
+            key = None
         self._check(shape, dtype)
 
+        if _names_explicit_axes(out_sharding):
+            # TODO: on an Explicit mesh the whole array is sampled on every
+            # device before the reshard; an Auto mesh (or jax.jit with
+            # out_shardings) samples each shard in place.
+            return jax.sharding.reshard(self(key, shape, dtype), out_sharding)
         if math.prod(shape) == 0:
             empty = jnp.zeros(shape, dtype)
             if out_sharding is not None:
@@ -111,6 +119,27 @@ def _sample_compiled(
     if out_sharding is not None:
         values = jax.lax.with_sharding_constraint(values, out_sharding)
     return values
+
+
+def _names_explicit_axes(out_sharding: Any) -> bool:
+    """Return whether ``out_sharding`` shards over a mesh axis of type Explicit.
+
+    ``with_sharding_constraint`` accepts only Auto axes and ``reshard`` only
+    Explicit ones, so the call picks one by the axes that the spec names.
+    """
+    if isinstance(out_sharding, jax.sharding.NamedSharding):
+        mesh, spec = out_sharding.mesh, out_sharding.spec
+    elif isinstance(out_sharding, jax.sharding.PartitionSpec):
+        mesh, spec = jax.sharding.get_abstract_mesh(), out_sharding
+    else:
+        return False
+    axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
+    for entry in spec:
+        names = entry if isinstance(entry, tuple) else (entry,)
+        for name in names:
+            if axis_types.get(name) == jax.sharding.AxisType.Explicit:
+                return True
+    return False
 
 
 def sampling_dtype(dtype: np.dtype) -> np.dtype:

@@ -67,7 +67,7 @@ class Dataset:
     on the training split gets ``std = 1`` so it becomes all zeros instead of
     dividing by zero. Regression targets are standardized the same way, so a
     mean squared error computed on ``y_train``/``y_val`` is in standardized
-    units; multiply it by ``target_scale ** 2`` to get the original units.
+    units. Multiply it by ``target_scale ** 2`` to get the original units.
 
     Attributes:
         name: bundled dataset name, or the file name for user data.
@@ -149,10 +149,10 @@ def load_dataset(
 
     Args:
         name_or_path: a bundled name (see `list_datasets`) or the path of a
-            ``.npz`` file (arrays ``x`` of shape ``(n, ...)``, flattened to
-            ``(n, features)``, and ``y`` of shape ``(n,)``) or a ``.csv`` file
-            (a header row, then one row per example; every column except the
-            target must be numeric).
+            ``.npz`` or ``.csv`` file. A ``.npz`` file contains ``x`` of shape
+            ``(n, ...)``, flattened to ``(n, features)``, and ``y`` of shape
+            ``(n,)``. A ``.csv`` file has a header row, then one row per
+            example, and every column except the target must be numeric.
         target: for ``.csv``, the name of the target column (required). For
             ``.npz``, the name of the label array (default ``"y"``). Must be
             ``None`` for bundled datasets.

@@ -52,7 +52,7 @@ def member_keys(seed: int | jax.Array, n: int) -> jax.Array:
     way, so ``member_keys(jax.random.key(s), n)`` equals ``member_keys(s, n)``.
 
     To reproduce member ``i`` alone, use ``jax.random.split(jax.random.key(seed), n)[i]``.
-    With ``jax_threefry_partitionable`` enabled (the JAX default since 0.5.0), key ``i``
+    With ``jax_threefry_partitionable`` enabled (the default in JAX 0.10.2), key ``i``
     does not depend on ``n``, so growing an ensemble keeps its existing members.
 
     Args:
@@ -90,10 +90,17 @@ def init_many(
     """Initialize N networks in one compiled program and stack their variables on axis 0.
 
     Member ``i`` of the result equals ``init_fn(keys[i], *args, **kwargs)`` bit for bit.
-    ``args`` and ``kwargs`` are shared by every member (for example the sample input of a
-    Flax ``model.init``): array leaves are passed to the compiled program, and every
-    other leaf (Python numbers, strings, flags) is baked into it as a constant, exactly
-    as a single eager call would see it.
+    ``args`` and ``kwargs`` are shared by every member, for example the sample input of
+    a Flax ``model.init``. Their array leaves are passed to the compiled program. Every
+    other leaf (Python numbers, strings, flags) becomes a compile-time constant, so
+    ``init_fn`` sees the same Python value as in a single eager call.
+
+    Bit equality with the eager call holds when ``init_fn`` computes the same bits
+    compiled and eager, as the samplers of `jax.random`, `jax.nn.initializers` and the
+    Flax linen and NNX layers do. XLA on CPU fuses a multiply followed by an add into
+    one fused multiply-add in compiled code, so an ``init_fn`` that computes
+    ``scale * x + shift`` itself can differ from its eager call in the last bit, exactly
+    as ``jax.jit(init_fn)`` does.
 
     Members are initialized in chunks of ``chunk_size`` members, each chunk one
     ``jax.vmap`` over its keys, written in place into the stacked result. When ``N`` is
@@ -195,7 +202,7 @@ def init_many_nnx(
     Example:
       >>> graphdef, state = init_many_nnx(
       ...     lambda rngs: nnx.Linear(2, 3, rngs=rngs), member_keys(0, 4))
-      >>> state["kernel"].value.shape
+      >>> state["kernel"][...].shape
       (4, 2, 3)
     """
     if not callable(module_factory):
@@ -250,7 +257,7 @@ def make_train_step(
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
 
-    and ``losses`` holds the loss before each update (see Divergence for rejected
+    and ``losses`` contains the loss before each update (see Divergence for rejected
     steps). An optimizer that accepts extra arguments
     (`optax.GradientTransformationExtraArgs`) also receives ``value=loss``.
 

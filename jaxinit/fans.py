@@ -182,5 +182,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         raise ValueError(message) from None
     if not math.isfinite(slope):
         raise ValueError(message)
-    # hypot avoids the overflow of slope**2 for slopes beyond 1e154.
-    return math.sqrt(2.0) / math.hypot(1.0, slope)
+    if abs(slope) > 1e100:
+        # slope**2 overflows beyond about 1e154, and 1 + slope**2 == slope**2 here.
+        return math.sqrt(2.0) / abs(slope)
+    return math.sqrt(2.0 / (1.0 + slope**2))

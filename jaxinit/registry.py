@@ -451,7 +451,7 @@ def get(name_or_config: str | Mapping[str, Any] | Initializer) -> Initializer:
     if isinstance(name_or_config, str):
         if name_or_config.lstrip().startswith(("{", "[", '"')):
             return _from_config(_parse_json(name_or_config), depth=1)
-        return _entry(name_or_config).builder()
+        return _from_config({"name": name_or_config}, depth=1)
     if isinstance(name_or_config, Mapping):
         return _from_config(name_or_config, depth=1)
     raise TypeError(
@@ -547,7 +547,11 @@ def _entry(name: Any) -> _Entry:
     matches = difflib.get_close_matches(name.lower(), _REGISTRY, n=3, cutoff=0.6)
     hint = ""
     if matches:
-        hint = " Did you mean " + " or ".join(repr(match) for match in matches) + "?"
+        quoted = [repr(match) for match in matches]
+        alternatives = (
+            quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        )
+        hint = f" Did you mean {alternatives}?"
     raise ValueError(
         f"get: unknown initializer name {_short_repr(name)}.{hint} Run 'jaxinit list' or call "
         "jaxinit.list_schemes() to see every name."
@@ -606,8 +610,8 @@ def _from_config(config: Mapping[Any, Any], depth: int) -> Initializer:
     ]
     if missing:
         raise ValueError(
-            f"get: the config for {name!r} is missing the required field {missing[0]!r}; "
-            f"accepted fields are {accepted_text}."
+            f"get: {name!r} needs the field {missing[0]!r}, so pass a config such as "
+            f"{{'name': {name!r}, {missing[0]!r}: ...}}; accepted fields are {accepted_text}."
         )
     return builder(**arguments)
 
@@ -615,7 +619,8 @@ def _from_config(config: Mapping[Any, Any], depth: int) -> Initializer:
 def _decode(scheme: str, field: str, value: Any, depth: int) -> Any:
     if field == _NESTED_FIELD:
         if isinstance(value, str):
-            return _entry(value).builder()
+            # A bare name nests no further, so it stays at the depth of its parent.
+            return _from_config({"name": value}, depth)
         if isinstance(value, Mapping):
             return _from_config(value, depth + 1)
         raise TypeError(
@@ -691,9 +696,19 @@ def _parse_json(text: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(
             f"get: a JSON config must be an object such as "
-            f'{{"name": "normal", "stddev": 0.1}}, got a JSON {type(value).__name__}.'
+            f'{{"name": "normal", "stddev": 0.1}}, got a JSON {_JSON_KINDS[type(value)]}.'
         )
     return value
+
+
+_JSON_KINDS = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def _check_json_depth(text: str) -> None:

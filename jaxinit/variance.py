@@ -93,12 +93,22 @@ class VarianceScaling(Initializer):
     def _check(self, shape: Shape, dtype: np.dtype) -> None:
         label = self._label()
         compute_fans(shape, self.in_axis, self.out_axis, self.batch_axis, scheme=label)
+        if math.prod(shape) == 0:
+            return
 
-        # The variance and 3 * variance are formed in the sampling dtype before
-        # the square root, so both must fit there as well as the largest sample.
+        # The sampler forms the variance (3 * variance for uniform) in the sampling
+        # dtype before the square root, so it must fit there as well as the largest sample.
         variance = self.scale / self._variance_denominator(shape)
+        factor = 3.0 if self.distribution == "uniform" else 1.0
+        largest = float(jnp.finfo(sampling_dtype(dtype)).max)
+        if not factor * variance <= largest:
+            term = "3 * variance" if factor == 3.0 else "variance"
+            raise ValueError(
+                f"{label}: with scale={self.scale} and shape {shape}, {term} = "
+                f"{factor * variance:.4g} overflows {sampling_dtype(dtype)} (largest finite "
+                f"value {largest:.4g}); use a smaller scale or a wider dtype."
+            )
         arguments = f"scale={self.scale} and shape {shape}"
-        check_fits_dtype(label, sampling_dtype(dtype), 3.0 * variance, arguments)
         check_fits_dtype(label, dtype, self._largest_sample(variance, dtype), arguments)
 
     def _largest_sample(self, variance: float, dtype: np.dtype) -> float:

@@ -5,11 +5,12 @@ Each scheme is built from its registry name (with the fields in
 suits it (``SHAPES``), so a new registry name is covered without a new test.
 
 Several names build equal schemes (``he_normal``, ``kaiming_normal`` and
-``keras:he_normal``). The traced calls run in one jitted program per distinct
-scheme and shape, cached below, so equal schemes share its compilation. Each
-compilation of a scheme costs about half a second of CPU time, so the checks
-of 16-bit, complex and float64 dtypes, which need one more compilation per
-distinct scheme, run in the slow step.
+``keras:he_normal``), and equal schemes share every compilation, so checks
+that compile run once per distinct scheme. A compilation of one scheme takes
+about half a second of CPU time (and a vmapped one two seconds), so the fast
+step runs the vmap and legacy-key checks for one name per code path (scheme
+class and distribution), and the slow step runs them, the 16-bit and complex
+dtypes and float64 for every distinct scheme.
 """
 
 import dataclasses
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxinit.combinators import PerSlice, Scaled
 from jaxinit.core import _sample_compiled
 from jaxinit.registry import get, list_schemes, to_config
 
@@ -40,6 +42,7 @@ REQUIRED_FIELDS = {
 DEFAULT_SHAPE = (8, 16)
 CONV_SHAPE = (3, 3, 8, 8)
 SHAPES = {"delta_orthogonal": CONV_SHAPE, "dirac": CONV_SHAPE, "torch:dirac": CONV_SHAPE}
+DEFAULT_ZERO_SIZE_SHAPE = (0, 16)
 ZERO_SIZE_SHAPES = {
     "delta_orthogonal": (3, 3, 0, 8),
     "dirac": (3, 3, 0, 8),
@@ -47,16 +50,16 @@ ZERO_SIZE_SHAPES = {
 }
 
 
-def _config(name):
-    return {"name": name, **REQUIRED_FIELDS.get(name, {})}
-
-
 def _scheme(name):
-    return get(_config(name))
+    return get({"name": name, **REQUIRED_FIELDS.get(name, {})})
 
 
 def _shape(name):
     return SHAPES.get(name, DEFAULT_SHAPE)
+
+
+def _zero_size_shape(name):
+    return ZERO_SIZE_SHAPES.get(name, DEFAULT_ZERO_SIZE_SHAPE)
 
 
 def _fresh_shape(name):
@@ -69,32 +72,50 @@ def _accepts_complex(scheme):
     return scheme.allow_complex or not scheme.random
 
 
+def _code_path(scheme):
+    """Return what selects the sampling code of ``scheme``: its class and distribution."""
+    if isinstance(scheme, Scaled | PerSlice):
+        return (type(scheme), _code_path(scheme.init))
+    return (type(scheme), getattr(scheme, "distribution", None))
+
+
+def _first_names(key):
+    """Return the first name of each group of names whose schemes share ``key(scheme)``."""
+    seen, names = [], []
+    for name in NAMES:
+        value = key(_scheme(name))
+        if value not in seen:
+            seen.append(value)
+            names.append(name)
+    return names
+
+
+DISTINCT_NAMES = _first_names(lambda scheme: scheme)
+PATH_NAMES = _first_names(_code_path)
+CLASS_NAMES = _first_names(type)
 RANDOM_NAMES = [name for name in NAMES if _scheme(name).random]
-# The first name of each group of names that build equal schemes.
-FIRST_NAMES = [
-    name
-    for index, name in enumerate(NAMES)
-    if _scheme(name) not in [_scheme(earlier) for earlier in NAMES[:index]]
-]
-# The first name of each scheme class, for the compilation count in the fast step.
-CLASS_NAMES = [
-    name
-    for index, name in enumerate(NAMES)
-    if type(_scheme(name)) not in [type(_scheme(earlier)) for earlier in NAMES[:index]]
-]
 REAL_ONLY_NAMES = [name for name in NAMES if not _accepts_complex(_scheme(name))]
-TRACED_KEYS = jax.random.split(jax.random.key(1), 3)
-# The legacy uint32 form of the same key as TRACED_KEYS[0].
-LEGACY_KEY = jax.random.key_data(TRACED_KEYS[0])
+# One name per code path in the fast step, every distinct scheme in the slow step.
+PATH_PARAMS = [
+    name if name in PATH_NAMES else pytest.param(name, marks=pytest.mark.slow)
+    for name in DISTINCT_NAMES
+]
+
+KEYS = jax.random.split(jax.random.key(1), 3)
+# The legacy uint32 form of the same key as KEYS[0].
+LEGACY_KEY = jax.random.key_data(KEYS[0])
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3, 4))
-def _traced_program(scheme, keys, legacy_key, shape, zero_shape):
-    single = scheme(keys[0], shape)
-    stacked = jax.vmap(lambda key: scheme(key, shape))(keys)
-    legacy = scheme(legacy_key, shape)
-    zero_size = [scheme(keys[0], zero_shape, dtype) for dtype in (jnp.float32, jnp.bfloat16)]
-    return single, stacked, legacy, zero_size
+@functools.partial(jax.jit, static_argnums=(0, 2, 3))
+def _jit_program(scheme, key, shape, zero_shape):
+    single = scheme(key, shape)
+    zero_size = [scheme(key, zero_shape, dtype) for dtype in (jnp.float32, jnp.bfloat16)]
+    return single, zero_size
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _vmap_program(scheme, keys, shape):
+    return jax.vmap(lambda key: scheme(key, shape))(keys)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
@@ -106,13 +127,13 @@ def _low_precision_program(scheme, key, shape):
 
 
 @functools.cache
-def _traced(scheme, shape, zero_shape):
-    """Run the traced calls of ``scheme`` once; every test of an equal scheme reads the result."""
-    return _traced_program(scheme, TRACED_KEYS, LEGACY_KEY, shape, zero_shape)
+def _jitted(scheme, shape, zero_shape):
+    """Run the jitted calls of ``scheme`` once; the tests of equal schemes share the result."""
+    return _jit_program(scheme, KEYS[0], shape, zero_shape)
 
 
-def _traced_for(name):
-    return _traced(_scheme(name), _shape(name), ZERO_SIZE_SHAPES.get(name, (0, 16)))
+def _jitted_for(name):
+    return _jitted(_scheme(name), _shape(name), _zero_size_shape(name))
 
 
 def _assert_same_bits(actual, expected):
@@ -128,8 +149,8 @@ def _assert_finite(values):
 def test_conformance_float32_eager(name):
     scheme, shape = _scheme(name), _shape(name)
 
-    explicit = scheme(TRACED_KEYS[0], shape, jnp.float32)
-    default = scheme(TRACED_KEYS[0], shape)
+    explicit = scheme(KEYS[0], shape, jnp.float32)
+    default = scheme(KEYS[0], shape)
 
     assert explicit.shape == shape
     assert explicit.dtype == jnp.float32
@@ -137,17 +158,47 @@ def test_conformance_float32_eager(name):
     _assert_finite(explicit)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_conformance_eager_equals_jit(name):
+    scheme, shape = _scheme(name), _shape(name)
+    single, _ = _jitted_for(name)
+
+    _assert_same_bits(single, scheme(KEYS[0], shape))
+
+
+@pytest.mark.parametrize("name", PATH_PARAMS)
+def test_conformance_vmap_members_equal_eager(name):
+    scheme, shape = _scheme(name), _shape(name)
+
+    stacked = _vmap_program(scheme, KEYS, shape)
+
+    assert stacked.shape == (len(KEYS), *shape)
+    for index, key in enumerate(KEYS):
+        _assert_same_bits(stacked[index], scheme(key, shape))
+
+
+@pytest.mark.parametrize("name", PATH_PARAMS)
+def test_conformance_typed_and_legacy_keys(name):
+    scheme, shape = _scheme(name), _shape(name)
+
+    legacy = scheme(LEGACY_KEY, shape)
+
+    assert LEGACY_KEY.dtype == jnp.uint32
+    _assert_same_bits(legacy, scheme(KEYS[0], shape))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", FIRST_NAMES)
+@pytest.mark.parametrize("name", DISTINCT_NAMES)
 def test_conformance_low_precision_and_complex(name):
     scheme, shape = _scheme(name), _shape(name)
-    low_precision = _low_precision_program(scheme, TRACED_KEYS[0], shape)
+
+    results = _low_precision_program(scheme, KEYS[0], shape)
 
     dtypes = [jnp.bfloat16, jnp.float16]
     if _accepts_complex(scheme):
         dtypes.append(jnp.complex64)
-    assert len(low_precision) == len(dtypes)
-    for values, dtype in zip(low_precision, dtypes, strict=True):
+    assert len(results) == len(dtypes)
+    for values, dtype in zip(results, dtypes, strict=True):
         assert values.shape == shape
         assert values.dtype == dtype
         _assert_finite(values)
@@ -156,57 +207,32 @@ def test_conformance_low_precision_and_complex(name):
 @pytest.mark.parametrize("name", REAL_ONLY_NAMES)
 def test_conformance_complex_rejected(name):
     scheme, shape = _scheme(name), _shape(name)
+    message = rf"^{type(scheme).__name__} draws random values, so it accepts only floating dtypes"
 
-    with pytest.raises(TypeError, match=r"draws random values, so it accepts only floating"):
+    with pytest.raises(TypeError, match=message):
         scheme(jax.random.key(0), shape, jnp.complex64)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance_eager_jit_vmap_identical(name):
+@pytest.mark.parametrize("name", RANDOM_NAMES)
+def test_conformance_integer_dtype_rejected(name):
     scheme, shape = _scheme(name), _shape(name)
-    single, stacked, _, _ = _traced_for(name)
+    message = rf"^{type(scheme).__name__} draws random values, so it accepts only"
 
-    eager = [scheme(key, shape) for key in TRACED_KEYS]
-
-    _assert_same_bits(single, eager[0])
-    assert stacked.shape == (len(TRACED_KEYS), *shape)
-    for index, expected in enumerate(eager):
-        _assert_same_bits(stacked[index], expected)
+    for dtype in (jnp.int32, jnp.bool_):
+        with pytest.raises(TypeError, match=message):
+            scheme(jax.random.key(0), shape, dtype)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_conformance_typed_and_legacy_keys(name):
-    scheme, shape = _scheme(name), _shape(name)
-    _, _, legacy, _ = _traced_for(name)
+def test_conformance_zero_size_shape(name):
+    scheme, shape = _scheme(name), _zero_size_shape(name)
+    _, jitted = _jitted_for(name)
 
-    typed = scheme(TRACED_KEYS[0], shape)
+    eager = [scheme(jax.random.key(0), shape, dtype) for dtype in (jnp.float32, jnp.bfloat16)]
 
-    assert LEGACY_KEY.dtype == jnp.uint32
-    _assert_same_bits(legacy, typed)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance_value_semantics(name):
-    scheme = _scheme(name)
-    twin = _scheme(name)
-
-    assert scheme == twin
-    assert hash(scheme) == hash(twin)
-    text = repr(scheme)
-    assert text.startswith(f"{type(scheme).__name__}(")
-    for field in dataclasses.fields(scheme):
-        assert f"{field.name}=" in text
-    assert pickle.loads(pickle.dumps(scheme)) == scheme
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance_config_round_trip(name):
-    scheme = _scheme(name)
-    config = to_config(scheme)
-
-    assert get(config) == scheme
-    assert get(json.dumps(config)) == scheme
-    assert to_config(get(config)) == config
+    for values, dtype in zip(eager + jitted, [jnp.float32, jnp.bfloat16] * 2, strict=True):
+        assert values.shape == shape
+        assert values.dtype == dtype
 
 
 @pytest.mark.parametrize("name", CLASS_NAMES)
@@ -222,7 +248,7 @@ def test_conformance_equal_schemes_compile_once(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", FIRST_NAMES)
+@pytest.mark.parametrize("name", DISTINCT_NAMES)
 def test_conformance_float64_equal_schemes_compile_once(name):
     shape = _fresh_shape(name)
     schemes = [_scheme(name) for _ in range(3)]
@@ -243,26 +269,27 @@ def test_conformance_float64_equal_schemes_compile_once(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_conformance_zero_size_shape(name):
+def test_conformance_value_semantics(name):
     scheme = _scheme(name)
-    shape = ZERO_SIZE_SHAPES.get(name, (0, 16))
-    _, _, _, traced = _traced_for(name)
+    twin = _scheme(name)
 
-    eager = [scheme(jax.random.key(0), shape, dtype) for dtype in (jnp.float32, jnp.bfloat16)]
+    assert scheme == twin
+    assert hash(scheme) == hash(twin)
+    assert pickle.loads(pickle.dumps(scheme)) == scheme
+    text = repr(scheme)
+    assert text.startswith(f"{type(scheme).__name__}(")
+    for field in dataclasses.fields(scheme):
+        assert f"{field.name}=" in text
 
-    for values, dtype in zip(eager + traced, [jnp.float32, jnp.bfloat16] * 2, strict=True):
-        assert values.shape == shape
-        assert values.dtype == dtype
 
+@pytest.mark.parametrize("name", NAMES)
+def test_conformance_config_round_trip(name):
+    scheme = _scheme(name)
+    config = to_config(scheme)
 
-@pytest.mark.parametrize("name", RANDOM_NAMES)
-def test_conformance_integer_dtype_rejected(name):
-    scheme, shape = _scheme(name), _shape(name)
-    message = rf"^{type(scheme).__name__} draws random values, so it accepts only"
-
-    for dtype in (jnp.int32, jnp.bool_):
-        with pytest.raises(TypeError, match=message):
-            scheme(jax.random.key(0), shape, dtype)
+    assert get(config) == scheme
+    assert get(json.dumps(config)) == scheme
+    assert to_config(get(config)) == config
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,6 +1,7 @@
 """Tests for jaxinit.data: bundled datasets, user files, splits and every input error."""
 
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -393,3 +394,17 @@ def test_dataset_repr():
     assert repr(data) == (
         "Dataset(name='iris', task='classification', train=(120, 4), val=(30, 4), num_classes=3)"
     )
+
+
+def test_bundled_without_scikit_learn(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    message = "install it with: pip install 'jaxinit[compare]'"
+    with pytest.raises(ImportError, match=re.escape(message)):
+        load_dataset("iris")
+
+
+def test_user_file_without_scikit_learn(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    path = _write_csv(tmp_path / "own.csv", "a,b,y\n" + _csv_rows(10, lambda i: i % 2))
+    assert load_dataset(path, target="y").num_classes == 2
