@@ -18,8 +18,8 @@ Keras' ``"adam"`` is Adam with learning rate 0.001, as ``optax.adam(1e-3)``,
 and ``fit`` reshuffles the rows every epoch and keeps the last, smaller batch.
 
 Features and targets come standardized from ``jaxinit.data.load_dataset``, so
-the printed mean squared errors are in standardized units; the script also
-prints them in the original units (multiplied by the target variance).
+the printed mean squared errors are in standardized units. The script also
+prints them in the original units, multiplied by the target variance.
 
 Run it with ``python examples/keras_port.py``. The environment variable
 ``JAXINIT_EXAMPLE_STEPS``, if set, stops training after that many optimizer

@@ -73,8 +73,8 @@ def main() -> None:
         logits = model.apply(params, x)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-    # Every member sees the same batches in the same order (batch_axis=None):
-    # the training rows are reshuffled each epoch and cut into batches.
+    # Every member trains on the same batches in the same order (batch_axis=None).
+    # The training rows are reshuffled each epoch and cut into batches.
     rng = np.random.default_rng(0)
     epochs = arguments.steps * BATCH_SIZE // len(data.y_train) + 1
     rows = np.concatenate([rng.permutation(len(data.y_train)) for _ in range(epochs)])

@@ -38,7 +38,10 @@ def _check_initializer(scheme: str, value: Any) -> Initializer:
 
 
 class _Wrapper(Initializer):
-    """Forward the dtype kinds and the default dtype of the inner scheme ``init``."""
+    """Base class of the combinators, which take their dtype rules from ``init``.
+
+    ``random``, ``allow_complex`` and the default ``dtype`` are those of ``init``.
+    """
 
     init: Initializer
 
@@ -85,8 +88,8 @@ class Scaled(_Wrapper):
             )
         if jnp.issubdtype(dtype, jnp.inexact):
             largest = float(jnp.finfo(dtype).max)
-            # TODO: only the factor itself is checked; a product of the factor and a
-            # large inner value can still overflow to inf in a narrow dtype.
+            # TODO: only the factor itself is checked against the dtype's range. A
+            # large inner value times the factor can still overflow to inf.
             if abs(self.factor) > largest:
                 raise ValueError(
                     f"scaled: factor {self.factor} overflows {dtype} (largest finite value "
@@ -134,7 +137,13 @@ def scaled(init: Initializer, factor: float) -> Scaled:
       TypeError: ``init`` is not an ``Initializer`` or ``factor`` is not a real
         number (when built); the dtype is boolean (when called).
       ValueError: ``factor`` is nan or infinite (when built); the dtype is an
-        integer dtype and ``factor`` is not a whole number (when called).
+        integer dtype and ``factor`` is not a whole number, or ``abs(factor)``
+        exceeds the dtype's largest finite value (when called).
+
+    Warning:
+      Only ``factor`` itself is checked against the dtype's range, so a large
+      inner value times a large factor can still overflow to inf in a 16-bit
+      dtype.
 
     Example:
       >>> from jaxinit.variance import lecun_normal
@@ -240,27 +249,28 @@ def per_slice(init: Initializer, axis: int = -1, *, sections: int | Sequence[int
 
     A fused kernel packs several parameters along one axis: the query, key and
     value projections of attention in one ``(d_model, 3 * d)`` kernel, or the
-    four LSTM gates in one ``(in, 4 * h)`` kernel. Drawn as one array, a
-    fan-based scheme sees ``fan_out = 3 * d``. This scheme splits ``axis`` into
-    slices, draws slice ``i`` from ``init`` with the shape of that slice (so
-    its fans are those of one projection) and the key
+    four LSTM gates in one ``(in, 4 * h)`` kernel. A fan-based scheme that
+    draws the fused kernel as one array uses ``fan_out = 3 * d``. This scheme
+    splits ``axis`` into slices, draws slice ``i`` from ``init`` with the
+    shape of that slice (so its fans are those of one projection) and the key
     ``jax.random.split(key, n)[i]``, and concatenates the slices along
     ``axis``. With a single slice the key is passed on unchanged, so
     ``per_slice(init, sections=1)`` returns the same values as ``init``.
 
-    Only schemes whose result depends on the fans (``fan_out``, ``fan_avg``
-    and ``fan_geo_avg`` modes when slicing the output axis, ``fan_in`` modes
-    when slicing the input axis) or on the shape (``orthogonal``) change; for
-    ``lecun_normal`` on an output-axis split the slices have the same
-    variance as the whole, but each slice is drawn from its own key.
+    The split changes the distribution of schemes that depend on the fans
+    (``fan_out``, ``fan_avg`` and ``fan_geo_avg`` modes when the output axis
+    is split, ``fan_in`` modes when the input axis is split) or on the shape
+    (``orthogonal``). With ``lecun_normal`` split along the output axis, each
+    slice has the variance of the whole kernel but is drawn from its own key.
 
     Stacked kernels: for a stack of ``B`` independent kernels of shape
     ``(B, in, out)``, ``per_slice(init, axis=0, sections=B)`` draws each
     ``(1, in, out)`` slice on its own, and a size-1 axis leaves the fans of
     ``(in, out)`` unchanged. ``variance_scaling(..., batch_axis=0)`` gives
     the same distribution in one draw and is the cheaper choice for the
-    variance-scaling families. Schemes that read the number of axes (such
-    as a 2-D-only ``identity``) see the kept size-1 axis.
+    variance-scaling families. The inner scheme sees the kept size-1 axis, so
+    ``sparse``, which accepts only 2-D shapes, rejects it, and ``dirac``
+    reads it as a spatial axis.
 
     Args:
       init: the scheme for each slice, a jaxinit ``Initializer``.

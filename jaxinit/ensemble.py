@@ -268,14 +268,18 @@ def make_train_step(
     are consumed in order by `jax.lax.scan` inside one dispatch, and ``losses`` has shape
     ``(N, k)``; with ``k == 1`` it has shape ``(N,)``.
 
-    Divergence: a member whose loss, gradients, new parameters or new optimizer state
-    contain a non-finite value keeps its previous parameters and optimizer state for that
-    step, so NaN and inf never enter its state. A non-finite loss is reported as
-    computed. A finite loss whose gradients or update were non-finite is reported as
-    NaN, so that `diverged` flags every member that had a rejected step. With a shared,
-    fixed batch a frozen member meets the same failure again and stays frozen. With
-    changing batches it resumes when a step is finite again, so call `diverged` on the
-    whole loss history to find every member that ever diverged.
+    Divergence is checked once per call, after the last step. A member whose losses in
+    the call, or whose parameters or optimizer state after the call, contain a NaN or
+    inf is returned with the parameters and optimizer state it had before the call (a
+    `jnp.where` on every leaf), so NaN and inf never enter the returned state. Its losses
+    are reported as computed, which makes them non-finite from the step that diverged
+    on. When all of them are finite (the last update overflowed), the last one is
+    reported as NaN, so `diverged` flags every member that was rolled back. With a
+    shared, fixed batch a rolled-back member diverges again on every call, so it stays
+    frozen. With changing batches it may resume, so call `diverged` on the whole loss
+    history to find every member that ever diverged. Checking once per call, not after
+    every step, keeps the cost of the check (a few passes over the parameters and
+    optimizer state) out of the inner loop of ``steps_per_call`` steps.
 
     Args:
       loss_fn: ``loss_fn(params, batch)`` for one member, returning a scalar.
@@ -325,17 +329,10 @@ def make_train_step(
     def member_step(params, opt_state, batch):
         loss, grads = jax.value_and_grad(scalar_loss)(params, batch)
         if pass_value:
-            updates, new_opt_state = optimizer.update(grads, opt_state, params, value=loss)
+            updates, opt_state = optimizer.update(grads, opt_state, params, value=loss)
         else:
-            updates, new_opt_state = optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
-
-        finite = jnp.isfinite(loss) & _all_finite(grads)
-        finite = finite & _all_finite(new_params) & _all_finite(new_opt_state)
-        params = _select(finite, new_params, params)
-        opt_state = _select(finite, new_opt_state, opt_state)
-        reported_loss = jnp.where(finite, loss, jnp.where(jnp.isfinite(loss), jnp.nan, loss))
-        return params, opt_state, reported_loss
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
 
     ensemble_step = jax.vmap(member_step, in_axes=(0, 0, batch_axis))
 
@@ -345,14 +342,27 @@ def make_train_step(
         _check_batch(batch, num_members, steps_per_call, batch_axis)
 
         if steps_per_call == 1:
-            return ensemble_step(params, opt_state, batch)
+            new_params, new_opt_state, losses = ensemble_step(params, opt_state, batch)
+            losses = losses[:, None]
+        else:
 
-        def scan_body(carry, step_batch):
-            params, opt_state, losses = ensemble_step(*carry, step_batch)
-            return (params, opt_state), losses
+            def scan_body(carry, step_batch):
+                params, opt_state, losses = ensemble_step(*carry, step_batch)
+                return (params, opt_state), losses
 
-        (params, opt_state), losses = lax.scan(scan_body, (params, opt_state), batch)
-        return params, opt_state, losses.T
+            carry = (params, opt_state)
+            (new_params, new_opt_state), losses = lax.scan(scan_body, carry, batch)
+            losses = losses.T
+
+        finite = jax.vmap(_all_finite)((losses, new_params, new_opt_state))
+        params = jax.vmap(_select)(finite, new_params, params)
+        opt_state = jax.vmap(_select)(finite, new_opt_state, opt_state)
+
+        overflowed = ~finite & jnp.all(jnp.isfinite(losses), axis=1)
+        losses = losses.at[:, -1].set(jnp.where(overflowed, jnp.nan, losses[:, -1]))
+        if steps_per_call == 1:
+            losses = losses[:, 0]
+        return params, opt_state, losses
 
     return jax.jit(step)
 

@@ -9,9 +9,9 @@ Names with a ``keras:`` or ``torch:`` prefix keep the meaning that the name
 has in Keras 3 or PyTorch 2 (``keras:uniform`` is U(-0.05, 0.05), not
 JAX's U[0, 0.01)). Each alias builds a core scheme, so ``to_config`` of its
 result is the core config. PyTorch stores weights as ``(out, in, *spatial)``
-and jaxinit follows Flax's ``(*spatial, in, out)``; the fans of one layer are
+and jaxinit follows Flax's ``(*spatial, in, out)``. The fans of one layer are
 the same in both layouts, so each ``torch:`` alias gives the distribution that
-PyTorch gives the same layer, except where its description says otherwise.
+PyTorch gives the same layer, except where its description notes a difference.
 
 A config is plain data: strings, ints, floats, booleans, ``None`` and lists
 of ints, a dtype as its name (``"bfloat16"``), and a nested scheme under
@@ -96,7 +96,7 @@ MAX_STRING_LENGTH = 128
 MAX_LIST_LENGTH = 1024
 MAX_JSON_LENGTH = 65536
 
-# The field that holds a nested scheme in the configs of combinators.
+# The config field that contains the inner scheme of a combinator.
 _NESTED_FIELD = "init"
 
 
@@ -121,7 +121,10 @@ def _keras_truncated_normal(
 
 
 def _keras_orthogonal(gain: float = 1.0, dtype: Any = None) -> Orthogonal:
-    """Keras ``Orthogonal``: ``gain`` times an orthogonal matrix of ``(prod(shape[:-1]), shape[-1])``."""  # noqa: E501
+    """Keras ``Orthogonal``: ``gain`` times an orthogonal matrix of the flattened kernel.
+
+    Keras flattens the kernel to ``(prod(shape[:-1]), shape[-1])``, as ``orthogonal`` does.
+    """
     return orthogonal(gain, -1, dtype)
 
 
@@ -230,9 +233,9 @@ def _torch_orthogonal(gain: float = 1.0, dtype: Any = None) -> Orthogonal:
 
 def _torch_sparse(sparsity: float, std: float = 0.01, dtype: Any = None) -> Sparse:
     """PyTorch ``sparse_``: a fixed fraction of zeros, other entries N(0, std**2)."""
-    # TODO: PyTorch's sparse_ puts ceil(sparsity * out) zeros in each input's
-    # weights; jaxinit's sparse puts ceil(sparsity * in) zeros in each output's
-    # weights, so this alias differs for non-square layers until sparse takes an axis.
+    # TODO: PyTorch's sparse_ zeroes ceil(sparsity * out) weights of each input,
+    # but jaxinit's sparse zeroes ceil(sparsity * in) weights of each output. The
+    # alias keeps jaxinit's rule until sparse takes an axis argument.
     return sparse(sparsity, std, dtype)
 
 
@@ -358,10 +361,10 @@ _REGISTRY: dict[str, _Entry] = {
         _torch_orthogonal, "PyTorch orthogonal_(gain): as orthogonal(scale=gain)"
     ),
     "torch:sparse": _Entry(
-        _torch_sparse, "PyTorch sparse_: as sparse, zeros counted per output column"
+        _torch_sparse, "PyTorch sparse_ with jaxinit's rule: ceil(sparsity * in) zeros per output"
     ),
     "torch:dirac": _Entry(
-        _torch_dirac, "PyTorch dirac_: as dirac, centre (k - 1) // 2 for even kernel sizes"
+        _torch_dirac, "PyTorch dirac_, centre tap (k - 1) // 2 where PyTorch uses k // 2"
     ),
     "torch:eye": _Entry(_torch_eye, "PyTorch eye_: the identity matrix"),
     "torch:zeros": _Entry(_zeros, "PyTorch zeros_: all zeros"),
@@ -413,10 +416,12 @@ def get(name_or_config: str | Mapping[str, Any] | Initializer) -> Initializer:
       with ``fields`` as keyword arguments. ``"dtype"`` is a dtype name such
       as ``"bfloat16"``, lists become tuples, and a combinator's ``"init"``
       is itself a registry name or a config.
-    - A string that starts with ``{`` is parsed as a JSON config.
+    - A string that starts with ``{`` (after any whitespace) is parsed as a
+      JSON config. One that starts with ``[`` or ``"`` is rejected, because
+      its JSON value is not an object.
     - An ``Initializer`` is returned as it is.
 
-    A config holds only strings of at most 128 characters, ints, floats,
+    A config contains only strings of at most 128 characters, ints, floats,
     booleans, ``None`` and lists of at most 1024 ints. It has at most 64
     fields, its nested ``"init"`` configs go at most 4 levels deep, and JSON
     text is at most 65536 characters long. Nothing in a config is evaluated.
@@ -430,13 +435,13 @@ def get(name_or_config: str | Mapping[str, Any] | Initializer) -> Initializer:
 
     Raises:
       TypeError: the argument is of another kind, or a config key, the name
-        or a field value is of a kind that a config cannot hold; the
-        builder's own ``TypeError`` for a field of the wrong kind.
+        or a field value is of a kind that a config cannot contain. The
+        builder's own ``TypeError`` passes through for a field of the wrong kind.
       ValueError: the name is unknown (the message lists close matches), a
         field is unknown or a required field is missing (the message lists
         the accepted fields), the JSON is invalid or not an object, a bound on
-        size or depth is exceeded, or a dtype name is unknown; the builder's
-        own ``ValueError`` for a bad field value.
+        size or depth is exceeded, or a dtype name is unknown. The builder's
+        own ``ValueError`` passes through for a bad field value.
 
     Example:
       >>> get("he_normal") == he_normal()
@@ -519,8 +524,9 @@ def _encode(scheme: str, field: str, value: Any) -> Any:
     if isinstance(value, numbers.Real):
         return float(value)
     raise ValueError(
-        f"to_config: field {field!r} of {scheme!r} is {value!r}, which a config cannot hold; "
-        "a config holds strings, ints, floats, booleans, None and lists of ints."
+        f"to_config: field {field!r} of {scheme!r} is {value!r}, which a config cannot "
+        "contain; a config contains only strings, ints, floats, booleans, None and lists "
+        "of ints."
     )
 
 
@@ -648,8 +654,8 @@ def _decode(scheme: str, field: str, value: Any, depth: int) -> Any:
         if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
             return tuple(value)
     raise TypeError(
-        f"get: field {field!r} of {scheme!r} is {_short_repr(value)}; a config field holds a "
-        "string, a number, a boolean, None or a list of ints."
+        f"get: field {field!r} of {scheme!r} is {_short_repr(value)}; a config field must "
+        "be a string, a number, a boolean, None or a list of ints."
     )
 
 
@@ -715,8 +721,8 @@ def _check_json_depth(text: str) -> None:
     """Raise before parsing if brackets nest deeper than a config can.
 
     A config nests ``MAX_DEPTH`` objects under ``"init"`` and one list of ints
-    below the deepest, so ``MAX_DEPTH + 1`` brackets are the limit; checking
-    first keeps ``json.loads`` from recursing on hostile input.
+    below the deepest, so ``MAX_DEPTH + 1`` brackets are the limit. Checking
+    before parsing keeps ``json.loads`` from recursing on hostile input.
     """
     depth = 0
     in_string = False

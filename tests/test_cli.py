@@ -106,18 +106,21 @@ def test_compare_digits_through_main(tmp_path, capsys):
     arguments = ["compare", "--schemes", "lecun_normal,zeros", "--scheme", scheme]
     status = main([*arguments, *SMALL_RUN, "--out", str(out_dir), "--no-progress"])
     captured = capsys.readouterr()
+
     assert status == 0
     assert captured.err == ""
     assert captured.out.startswith("digits (classification): MLP hidden=16 relu, adam lr=0.001")
     assert f"results: {out_dir / 'results.json'}" in captured.out
     assert "variance_scaling(scale=2.0, mode='fan_in', distribution='normal')" in captured.out
     assert "step 3/6" not in captured.out
+
     results = json.loads((out_dir / "results.json").read_text())
     assert results["complete"] is True
     assert results["config"]["schemes"] == ["lecun_normal", "zeros", json.loads(scheme)]
     assert results["config"]["steps"] == 6
     assert results["dataset"]["name"] == "digits"
     assert len(results["members"]) == 6
+
     configs = {entry["label"]: entry["config"] for entry in results["schemes"]}
     assert configs["variance_scaling(scale=2.0, mode='fan_in', distribution='normal')"] == {
         "name": "variance_scaling",

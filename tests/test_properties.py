@@ -20,13 +20,15 @@ from hypothesis import strategies as st
 import jaxinit
 from jaxinit.registry import get, list_schemes
 
-# Derandomized so CI sees the same examples on every run.
+# Derandomized so CI sees the same examples on every run. Each new shape and
+# dtype compiles once, so the per-scheme properties run in the slow step.
 PROPERTY_SETTINGS = settings(
     derandomize=True,
     max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+PER_SCHEME_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=12)
 
 SCHEME_NAMES = [name for name, _ in list_schemes()]
 DTYPES = [
@@ -67,8 +69,9 @@ def _assert_finite(values: jax.Array) -> None:
     assert np.isfinite(as_float).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCHEME_NAMES)
-@PROPERTY_SETTINGS
+@PER_SCHEME_SETTINGS
 @given(shape=small_shapes, dtype=st.sampled_from(DTYPES))
 def test_scheme_shape_dtype_or_clean_error(name, shape, dtype):
     scheme = get(name)
@@ -80,11 +83,10 @@ def test_scheme_shape_dtype_or_clean_error(name, shape, dtype):
         _assert_finite(result)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCHEME_NAMES)
-@PROPERTY_SETTINGS
-@given(
-    shape=st.lists(st.sampled_from([1, 7, 4096, 2**16]), min_size=2, max_size=4).map(tuple)
-)
+@PER_SCHEME_SETTINGS
+@given(shape=st.lists(st.sampled_from([1, 7, 4096, 2**16]), min_size=2, max_size=4).map(tuple))
 def test_scheme_large_shapes_abstract(name, shape):
     scheme = get(name)
     result = _check_outcome(
@@ -99,7 +101,9 @@ axis_values = st.one_of(
     st.integers(min_value=-6, max_value=5),
     st.lists(st.integers(min_value=-6, max_value=5), max_size=3).map(tuple),
 )
-scale_values = st.sampled_from([0.0, 1e-30, 0.5, 2.0, 1e30, 1e300, -1.0, math.inf, -math.inf, math.nan])
+scale_values = st.sampled_from(
+    [0.0, 1e-30, 0.5, 2.0, 1e30, 1e300, -1.0, math.inf, -math.inf, math.nan]
+)
 
 
 @PROPERTY_SETTINGS

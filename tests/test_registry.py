@@ -190,8 +190,8 @@ def test_to_config_round_trip_with_arguments():
 
 def test_to_config_complex_constant_rejected():
     message = (
-        "to_config: field 'value' of 'constant' is 1j, which a config cannot hold; a config "
-        "holds strings, ints, floats, booleans, None and lists of ints."
+        "to_config: field 'value' of 'constant' is 1j, which a config cannot contain; a "
+        "config contains only strings, ints, floats, booleans, None and lists of ints."
     )
 
     with _raises(ValueError, message):
@@ -542,7 +542,7 @@ def test_get_wrong_field_type_raises_scheme_error():
 )
 def test_get_field_of_wrong_kind(value, shown):
     message = (
-        f"get: field 'stddev' of 'normal' is {shown}; a config field holds a string, a "
+        f"get: field 'stddev' of 'normal' is {shown}; a config field must be a string, a "
         "number, a boolean, None or a list of ints."
     )
 
