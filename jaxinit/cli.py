@@ -4,6 +4,16 @@
 under eight schemes x 16 seeds and writes its results to ``./jaxinit-compare/``.
 Invalid input ends with exit status 2 and one line on stderr,
 ``jaxinit compare: error: ...``.
+
+A compare run loses nothing when it stops early. After every logged step it
+replaces ``results.json`` (with ``"complete": false`` and ``step_reached``),
+``curves.csv`` and ``checkpoint.npz`` in the output folder, so Ctrl-C (exit
+status 130) or a killed process leaves valid partial files. ``jaxinit compare
+--resume DIR`` with the same options as the interrupted run continues from the
+checkpoint and ends with the same results as an uninterrupted run. Resuming
+with other options fails with exit status 2, and resuming a complete run
+prints its saved report. The checkpoint is deleted once the final files are
+written.
 """
 
 from __future__ import annotations
@@ -14,11 +24,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 __all__ = ["main", "split_schemes"]
 
 _PROG = "jaxinit"
+_DEFAULT_OUT = "jaxinit-compare"
 
 
 class _UsageError(Exception):
@@ -161,7 +173,10 @@ def _build_parser() -> argparse.ArgumentParser:
         description=(
             "Train one MLP under several initialization schemes, many seeds each, all in one "
             "compiled program, and rank the schemes by mean validation loss with 95% "
-            "confidence intervals. Writes results.json, curves.csv and loss_curves.png."
+            "confidence intervals. Writes results.json, curves.csv and loss_curves.png. "
+            "After every logged step it saves partial results (results.json says "
+            '"complete": false) and checkpoint.npz, so an interrupted run can be continued '
+            "with --resume DIR."
         ),
     )
     compare.add_argument(
@@ -269,9 +284,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--out",
-        default="jaxinit-compare",
         metavar="DIR",
-        help="folder for results.json, curves.csv and loss_curves.png; default ./%(default)s/",
+        help=f"folder for results.json, curves.csv and loss_curves.png; default ./{_DEFAULT_OUT}/",
+    )
+    compare.add_argument(
+        "--resume",
+        metavar="DIR",
+        help=(
+            "continue the interrupted run in DIR from its checkpoint; pass the same options as "
+            "that run (other options end with exit status 2); a complete run only prints its "
+            "report"
+        ),
     )
     compare.add_argument(
         "--no-progress", action="store_true", help="do not show the progress bar or lines"
@@ -301,6 +324,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 def _run_compare(args: argparse.Namespace) -> int:
     from jaxinit.compare import CompareConfig, print_report, run_compare
+    from jaxinit.resume import CHECKPOINT_NAME
 
     schemes: list[str] = []
     for text in args.schemes:
@@ -330,7 +354,28 @@ def _run_compare(args: argparse.Namespace) -> int:
         config_values["schemes"] = tuple(schemes)
     config = CompareConfig(**config_values)
 
-    result = run_compare(config, progress=not (args.no_progress or args.quiet), out_dir=args.out)
+    if args.resume is not None and args.out is not None and args.out != args.resume:
+        raise ValueError(
+            f"--out {args.out} and --resume {args.resume} name different folders; a resumed "
+            f"run writes to the folder it resumes, so pass only --resume."
+        )
+    out_dir = args.resume or args.out or _DEFAULT_OUT
+    try:
+        result = run_compare(
+            config,
+            progress=not (args.no_progress or args.quiet),
+            out_dir=out_dir,
+            resume=args.resume is not None,
+        )
+    except KeyboardInterrupt:
+        message = f"{_PROG} compare: interrupted"
+        if (Path(out_dir) / CHECKPOINT_NAME).is_file():
+            message += (
+                f"; partial results are in {out_dir}, continue the run with "
+                f"'{_PROG} compare --resume {out_dir}' and the same options"
+            )
+        print(message, file=sys.stderr)
+        return 130
     if not args.quiet:
         print_report(result)
     return 0

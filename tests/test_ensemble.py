@@ -112,8 +112,18 @@ def test_member_keys_prefix_stable_when_growing():
     [
         (0, 0, ValueError, "member_keys expects n to be a positive int, got 0."),
         (0, -2, ValueError, "member_keys expects n to be a positive int, got -2."),
-        (0, 2.0, TypeError, "member_keys expects n to be a positive int, got an object of type float."),
-        (0, True, TypeError, "member_keys expects n to be a positive int, got an object of type bool."),
+        (
+            0,
+            2.0,
+            TypeError,
+            "member_keys expects n to be a positive int, got an object of type float.",
+        ),
+        (
+            0,
+            True,
+            TypeError,
+            "member_keys expects n to be a positive int, got an object of type bool.",
+        ),
         (
             "a",
             2,
@@ -223,6 +233,19 @@ def test_init_many_automatic_chunks_large_leaf(caplog):
     assert "init_many: 5 members in chunks of 2 (largest leaf 262144 elements)." in caplog.text
     for i in range(5):
         assert_member_equal(stacked, i, init_large(keys[i]))
+
+
+def test_init_many_inside_jit_and_eval_shape():
+    model = MLP()
+    x = jnp.ones((1, 5))
+    keys = member_keys(3, 4)
+    expected = init_many(model.init, keys, x, chunk_size=3)
+
+    traced = jax.jit(lambda keys: init_many(model.init, keys, x, chunk_size=3))(keys)
+    for i in range(4):
+        assert_member_equal(traced, i, member(expected, i))
+    shapes = jax.eval_shape(lambda: init_many(model.init, keys, x))
+    assert shapes["params"]["Dense_1"]["kernel"].shape == (4, 8, 3)
 
 
 def test_init_many_no_retrace_second_call():
@@ -427,7 +450,9 @@ def make_batches(num_steps, per_member=False, seed=3):
 @functools.cache
 def ensemble_step(steps_per_call, batch_axis):
     """Return the ensemble step for mse_loss and OPTIMIZER, shared by tests to compile once."""
-    return make_train_step(mse_loss, OPTIMIZER, steps_per_call=steps_per_call, batch_axis=batch_axis)
+    return make_train_step(
+        mse_loss, OPTIMIZER, steps_per_call=steps_per_call, batch_axis=batch_axis
+    )
 
 
 @jax.jit
@@ -438,7 +463,7 @@ def single_member_step(params, opt_state, batch):
 
 
 def train_alone(params, batches):
-    """Train one member with plain Optax; return its final params and per-step losses."""
+    """Train one member with plain Optax and return its final params and per-step losses."""
     opt_state = OPTIMIZER.init(params)
     losses = []
     for batch in batches:
@@ -543,6 +568,23 @@ def test_train_step_freezes_nan_batch_member():
     assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(final))
 
 
+def test_train_step_rolls_back_mid_call_divergence():
+    params = make_params()
+    inputs, targets = make_batches(4, per_member=True)
+    inputs[2, 1, 0, 0] = np.nan
+    initial_state = init_opt_state(OPTIMIZER, params)
+    final, opt_state, losses = ensemble_step(4, 0)(params, initial_state, (inputs, targets))
+
+    assert diverged(losses).tolist() == [False, True, False, False]
+    assert np.isnan(np.asarray(losses[1, 2:])).all()
+    _, expected_losses = train_alone(member(params, 1), member_batches(inputs, targets, 1)[:2])
+    np.testing.assert_allclose(np.asarray(losses[1, :2]), expected_losses, rtol=1e-5)
+    assert_member_equal(final, 1, member(params, 1))
+    assert_member_equal(opt_state, 1, member(initial_state, 1))
+    expected, _ = train_alone(member(params, 3), member_batches(inputs, targets, 3))
+    assert_tree_close(member(final, 3), expected)
+
+
 def test_train_step_overflowing_update_reports_nan():
     # With a learning rate of 1e37, member 1's gradient (about 1e2) overflows the update
     # to inf while member 0's gradient (about 1e-3) keeps it finite.
@@ -572,7 +614,8 @@ def test_train_step_overflowing_update_reports_nan():
         (
             {"steps_per_call": "4"},
             TypeError,
-            "make_train_step expects steps_per_call to be a positive int, got an object of type str.",
+            "make_train_step expects steps_per_call to be a positive int, got an object of "
+            "type str.",
         ),
         (
             {"batch_axis": -1},
@@ -676,7 +719,8 @@ def test_init_opt_state_rejects_bad_input():
 
 
 def test_diverged_per_member_shapes():
-    assert diverged(jnp.array([0.1, jnp.nan, jnp.inf, -jnp.inf])).tolist() == [False, True, True, True]
+    losses = jnp.array([0.1, jnp.nan, jnp.inf, -jnp.inf])
+    assert diverged(losses).tolist() == [False, True, True, True]
     history = np.array([[0.5, 0.4, 0.3], [0.5, np.nan, 0.2], [0.5, 0.5, 0.5]])
     assert diverged(history).tolist() == [False, True, False]
     assert diverged([[1.0, 2.0], [float("inf"), 1.0]]).tolist() == [False, True]

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import jaxinit
 from jaxinit.registry import get, list_schemes
+from tests.test_conformance import REQUIRED_FIELDS
 
 # Derandomized so CI sees the same examples on every run. Each new shape and
 # dtype compiles once, so the per-scheme properties run in the slow step.
@@ -42,6 +43,10 @@ DTYPES = [
 ]
 
 small_shapes = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=5).map(tuple)
+
+
+def _build(name: str):
+    return get({"name": name, **REQUIRED_FIELDS.get(name, {})})
 
 
 def _raised_outside_jax(error: BaseException) -> bool:
@@ -74,7 +79,7 @@ def _assert_finite(values: jax.Array) -> None:
 @PER_SCHEME_SETTINGS
 @given(shape=small_shapes, dtype=st.sampled_from(DTYPES))
 def test_scheme_shape_dtype_or_clean_error(name, shape, dtype):
-    scheme = get(name)
+    scheme = _build(name)
     result = _check_outcome(lambda: scheme(jax.random.key(0), shape, dtype))
 
     if result is not None:
@@ -88,7 +93,7 @@ def test_scheme_shape_dtype_or_clean_error(name, shape, dtype):
 @PER_SCHEME_SETTINGS
 @given(shape=st.lists(st.sampled_from([1, 7, 4096, 2**16]), min_size=2, max_size=4).map(tuple))
 def test_scheme_large_shapes_abstract(name, shape):
-    scheme = get(name)
+    scheme = _build(name)
     result = _check_outcome(
         lambda: jax.eval_shape(lambda key: scheme(key, shape), jax.random.key(0))
     )
