@@ -202,6 +202,8 @@ def bench_train(in_features, features, num_members, steps, repeats):
         "loop_member_steps_per_s": member_steps / loop["median_s"],
         "ensemble_member_steps_per_s": member_steps / ensemble["median_s"],
         "ensemble_ratio": loop["median_s"] / ensemble["median_s"],
+        "loop_cpu_s": loop["cpu_median_s"],
+        "ensemble_cpu_s": ensemble["cpu_median_s"],
         "ensemble_cpu_ratio": loop["cpu_median_s"] / ensemble["cpu_median_s"],
         "loop_compile_s": max(loop["first_s"] - loop["median_s"], 0.0),
         "ensemble_compile_s": max(ensemble["first_s"] - ensemble["median_s"], 0.0),

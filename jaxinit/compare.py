@@ -119,10 +119,12 @@ class CompareResult:
         conclusion: one sentence on whether the best scheme's interval
             overlaps the runner-up's.
         elapsed_seconds: wall time of the run from start to summaries,
-            compilation included, writing files excluded.
+            compilation included, writing files excluded. A resumed run
+            counts only the time since it resumed.
         timings: wall time in seconds of the phases ``load`` (schemes and
             dataset), ``init`` (sampling members, compilation included) and
-            ``train`` (training and evaluation, compilation included).
+            ``train`` (training and evaluation, compilation and partial
+            writes included), each since the resume for a resumed run.
         files: paths of the files written, by kind; empty without ``out_dir``.
     """
 

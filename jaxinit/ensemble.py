@@ -31,17 +31,17 @@ logger = logging.getLogger(__name__)
 
 PyTree = Any
 
-# On CPU, JAX lowers threefry to a rolled loop over whole arrays, so the random-bit
-# generation for a leaf is bound by memory traffic once the leaf no longer fits in cache.
-# Automatic chunking keeps (members per chunk) x (largest leaf) at about this many
-# elements (2 MiB of float32), which benchmarks/many_seeds.py measured as no slower
-# than one member at a time for large leaves and close to one vmap for small ones.
+# On CPU, JAX lowers threefry to a rolled loop over whole arrays, so generating the bits
+# of a leaf is bound by memory traffic once the leaf no longer fits in cache. Automatic
+# chunking keeps (members per chunk) x (largest leaf) near this many elements (2 MiB of
+# float32). On 2 CPU cores, chunks of 1 or 2 members of a 784x512 kernel used about two
+# thirds of the CPU time of one vmap over 64 members (benchmarks/README.md).
 _CPU_CHUNK_ELEMENTS = 2**19
 
-# XLA compiles for CPU at LLVM optimization level 3 by default. For initialization
-# programs, which are dominated by random-bit generation, level 2 compiled 3 to 7 times
-# faster and ran up to about 25% slower in benchmarks/many_seeds.py (2 CPU cores), so
-# the first call, which is usually the only one, finishes sooner.
+# XLA compiles for CPU at LLVM optimization level 3 by default. For these random-bit
+# bound programs, level 2 made the first call 2 to 7 times faster on 2 CPU cores and
+# later calls up to about a third slower (benchmarks/README.md). The first call is
+# usually the only one for an initializer.
 _CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 2}
 
 
@@ -115,8 +115,8 @@ def init_many(
     memory traffic on large arrays (one member per chunk for a 784x512 kernel, all
     members at once for small networks). On other backends all members form one chunk.
     On CPU the program is also compiled at LLVM optimization level 2 instead of XLA's
-    default 3, which shortens the compile several times over for a somewhat slower run
-    (measurements in benchmarks/README.md).
+    default 3, which made the first call 2 to 7 times faster and later calls up to about
+    a third slower in the measurements of benchmarks/README.md.
 
     Caching: the compiled program is cached on ``init_fn``, ``chunk_size``, the shapes
     and dtypes of ``keys`` and of the array arguments, and the values of the other

@@ -423,7 +423,7 @@ def test_variance_scaling_rejected_when_called(shape, axes, message):
             4e9,
             jnp.float16,
             "variance_scaling(mode='fan_in', distribution='truncated_normal'): with "
-            "scale=4000000000.0 and shape (4, 5), values can reach 7.192e+04 in magnitude, "
+            "scale=4000000000.0 and shape (4, 5), values can reach 7.19e+04 in magnitude, "
             "which overflows float16 (largest finite value 6.55e+04); use a smaller scale or "
             "a wider dtype.",
         ),
