@@ -200,8 +200,10 @@ def init_many_nnx(
       `nnx.State` with a leading axis of length N on every leaf.
 
     Raises:
-      TypeError: if ``module_factory`` is not callable, or as `init_many`.
-      ValueError: as `init_many`.
+      TypeError: if ``module_factory`` is not callable, ``keys`` is not a key array or
+        ``chunk_size`` is not an int.
+      ValueError: if ``keys`` has the wrong shape or no members, or ``chunk_size`` is
+        not positive.
 
     Example:
       >>> graphdef, state = init_many_nnx(
@@ -214,6 +216,8 @@ def init_many_nnx(
             f"init_many_nnx expects module_factory to be callable, got an object of type "
             f"{type(module_factory).__name__}."
         )
+    _check_keys("init_many_nnx", keys)
+    _check_chunk_size("init_many_nnx", chunk_size)
     return init_many(_NnxSplit(module_factory), keys, chunk_size=chunk_size)
 
 

@@ -146,6 +146,8 @@ def save_checkpoint(path: str | Path, state: _TrainState) -> Path:
         val_accuracy=np.stack(state.accuracy_history, axis=1),
         diverged=state.diverged,
     )
+    # TODO: a process killed during this write leaves the hidden temporary file
+    # (as large as the checkpoint) behind, and no later run removes it.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
     try:
         with os.fdopen(handle, "wb") as stream:

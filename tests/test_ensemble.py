@@ -415,10 +415,19 @@ def test_init_many_nnx_merge_one_member():
     np.testing.assert_array_equal(np.asarray(member(x)), np.asarray(nnx_mlp(nnx.Rngs(keys[2]))(x)))
 
 
-def test_init_many_nnx_rejects_non_callable():
+def test_init_many_nnx_rejects_bad_input():
     message = "init_many_nnx expects module_factory to be callable, got an object of type str."
     with pytest.raises(TypeError, match=re.escape(message)):
         init_many_nnx("mlp", member_keys(0, 2))
+    message = (
+        "init_many_nnx expects keys of shape (N,) for typed keys or (N, 2) for legacy uint32 "
+        "keys, got shape (); build them with member_keys(seed, n)."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        init_many_nnx(nnx_mlp, jax.random.key(0))
+    message = "init_many_nnx expects chunk_size to be a positive int or None, got -1."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        init_many_nnx(nnx_mlp, member_keys(0, 2), chunk_size=-1)
 
 
 # Training

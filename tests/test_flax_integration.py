@@ -50,7 +50,8 @@ class _Model(nn.Module):
 def _init(model):
     tokens = jnp.array([1, 2, 3])
     signals = jnp.ones((3, *(8 for _ in model.kernel_size), 4))
-    return model.init(KEY, tokens, signals)
+    # One jitted init per model compiles faster than running the layers eagerly.
+    return jax.jit(model.init)(KEY, tokens, signals)
 
 
 # XLA's CPU backend takes several seconds to compile a sampler for a rank-4
