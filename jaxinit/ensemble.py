@@ -42,6 +42,8 @@ _CPU_CHUNK_ELEMENTS = 2**19
 # bound programs, level 2 made the first call 2 to 7 times faster on 2 CPU cores and
 # later calls up to about a third slower (benchmarks/README.md). The first call is
 # usually the only one for an initializer.
+# TODO: no public option selects the level, so a caller who re-initializes a large model
+# many times on CPU cannot trade the faster compile back for the faster run.
 _CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 2}
 
 
@@ -94,7 +96,7 @@ def init_many(
     ``args`` and ``kwargs`` are shared by every member, for example the sample input of
     a Flax ``model.init``. Their array leaves are passed to the compiled program. Every
     other leaf (Python numbers, strings, flags) becomes a compile-time constant, so
-    ``init_fn`` sees the same Python value as in a single eager call.
+    ``init_fn`` receives the same Python value as in a single eager call.
 
     Bit equality with the eager call holds when ``init_fn`` computes the same bits
     compiled and eager, as the samplers of `jax.random`, `jax.nn.initializers` and the
@@ -269,7 +271,7 @@ def make_train_step(
     steps). An optimizer that accepts extra arguments
     (`optax.GradientTransformationExtraArgs`) also receives ``value=loss``.
 
-    Batches: with ``batch_axis=None`` every member sees the same batch, which isolates
+    Batches: with ``batch_axis=None`` every member receives the same batch, which isolates
     the effect of the initialization. With an int ``batch_axis`` each batch leaf holds
     one slice per member along that axis (size N). With ``steps_per_call=k > 1`` every
     batch leaf carries a leading axis of length k in front of that layout, the k batches
@@ -488,6 +490,7 @@ def _resolve_chunk_size(init_one, keys, chunk_size):
     if chunk_size is not None:
         return min(chunk_size, num_members)
     if jax.default_backend() != "cpu":
+        # NOTE: one vmap over all members has not been measured on GPU or TPU.
         return num_members
 
     shapes = jax.eval_shape(init_one, keys[0])

@@ -18,8 +18,9 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import jax
 import numpy as np
@@ -195,16 +196,28 @@ def results_to_json(result: CompareResult, *, complete: bool = True) -> dict[str
     }
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through ``write(stream)`` to a temporary file, then rename it over ``path``.
+
+    Readers see either the old file or the complete new one, never a part.
+    The file gets the usual permissions (0666 less the umask), not the 0600
+    of a temporary file.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def write_results(path: str | Path, result: CompareResult, *, complete: bool = True) -> Path:
@@ -309,14 +322,7 @@ def plot_curves(path: str | Path, result: CompareResult) -> Path | None:
         f"mean +/- 1 std over non-diverged members"
     )
 
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda stream: figure.savefig(stream, format="png", dpi=120))
     return path
 
 

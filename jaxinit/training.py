@@ -7,8 +7,6 @@ resumed from a checkpoint trains on the same batches as an uninterrupted one.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ import numpy as np
 import optax
 
 from jaxinit.data import Dataset
-from jaxinit.report import _make_reporter
+from jaxinit.report import _make_reporter, write_atomic
 
 if TYPE_CHECKING:
     from jaxinit.compare import CompareConfig
@@ -148,14 +146,7 @@ def save_checkpoint(path: str | Path, state: _TrainState) -> Path:
     )
     # TODO: a process killed during this write leaves the hidden temporary file
     # (as large as the checkpoint) behind, and no later run removes it.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda stream: np.savez(stream, **arrays))
     return path
 
 
