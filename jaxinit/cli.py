@@ -330,6 +330,11 @@ def _run_compare(args: argparse.Namespace) -> int:
     for text in args.schemes:
         schemes.extend(split_schemes(text))
     schemes.extend(item.strip() for item in args.scheme)
+    if (args.schemes or args.scheme) and not schemes:
+        raise ValueError(
+            "--schemes names no scheme; pass registry names or JSON configs separated "
+            "by commas, or leave the option out to compare the default schemes"
+        )
     if args.eval_every is not None and args.eval_every > args.steps:
         raise ValueError(
             f"--eval-every {args.eval_every} is larger than --steps {args.steps}; "

@@ -268,10 +268,15 @@ def run_compare(
     ]
     keys = ensemble.member_keys(config.seed, config.seeds)
     sample = jnp.zeros((1, dataset.num_features), jnp.float32)
-    # One init_many call per scheme: a single program for all schemes compiled
-    # no faster and deadlocked in XLA:CPU with orthogonal among eight schemes
-    # x 16 members (jax 0.10.2, two CPU cores).
-    per_scheme = [ensemble.init_many(model.init, keys, sample) for model in models]
+    # One init_many call per scheme, each finished before the next starts. A
+    # single program for all schemes compiled no faster and deadlocked in
+    # XLA:CPU with orthogonal among eight schemes x 16 members, and one run in
+    # nine still hung with the per-scheme programs in flight together (jax
+    # 0.10.2, two CPU cores).
+    # NOTE: the cause of that hang is not confirmed; waiting avoids overlap only.
+    per_scheme = [
+        jax.block_until_ready(ensemble.init_many(model.init, keys, sample)) for model in models
+    ]
     params = jax.tree.map(lambda *leaves: jnp.concatenate(leaves, axis=0), *per_scheme)
     optimizer = OPTIMIZERS[config.optimizer](config.learning_rate)
     opt_state = jax.block_until_ready(ensemble.init_opt_state(optimizer, params))

@@ -36,8 +36,14 @@ class MetricSummary:
     count: int
 
     @classmethod
-    def of(cls, values: np.ndarray) -> MetricSummary:
-        """Summarize a 1-D array of finite values."""
+    def of(
+        cls, values: np.ndarray, *, lower: float = -math.inf, upper: float = math.inf
+    ) -> MetricSummary:
+        """Summarize a 1-D array of finite values whose range is ``[lower, upper]``.
+
+        The confidence interval is clipped to that range, so an accuracy's
+        interval never passes 1 and a loss's never drops below 0.
+        """
         values = np.asarray(values, dtype=np.float64)
         count = int(values.size)
         if count == 0:
@@ -47,7 +53,9 @@ class MetricSummary:
             return cls(mean, math.nan, math.nan, math.nan, 1)
         std = float(values.std(ddof=1))
         half_width = t_critical(0.95, count - 1) * std / math.sqrt(count)
-        return cls(mean, std, mean - half_width, mean + half_width, count)
+        low = max(mean - half_width, lower)
+        high = min(mean + half_width, upper)
+        return cls(mean, std, low, high, count)
 
     def to_json(self) -> dict[str, Any]:
         """Return the fields with NaN written as ``None``."""
@@ -206,10 +214,10 @@ def _summarize(
                 scheme_config=_jsonable_config(scheme),
                 members=seeds,
                 diverged=int(np.sum(~not_diverged)),
-                train_loss=MetricSummary.of(train_loss[members, -1][not_diverged]),
-                val_loss=MetricSummary.of(val_loss[members, -1][not_diverged]),
+                train_loss=MetricSummary.of(train_loss[members, -1][not_diverged], lower=0.0),
+                val_loss=MetricSummary.of(val_loss[members, -1][not_diverged], lower=0.0),
                 val_accuracy=(
-                    MetricSummary.of(val_accuracy[members, -1][not_diverged])
+                    MetricSummary.of(val_accuracy[members, -1][not_diverged], lower=0.0, upper=1.0)
                     if classification
                     else None
                 ),
@@ -257,7 +265,7 @@ def _conclusion(summaries: tuple[SchemeSummary, ...], seeds: int) -> str:
         )
 
     def interval(summary: SchemeSummary) -> str:
-        return f"[{summary.val_loss.ci_low:.4g}, {summary.val_loss.ci_high:.4g}]"
+        return f"[{summary.val_loss.ci_low:.4f}, {summary.val_loss.ci_high:.4f}]"
 
     overlap = best.val_loss.ci_high >= runner_up.val_loss.ci_low
     if overlap:

@@ -226,3 +226,12 @@ def test_bad_input_through_python_m():
         "jaxinit compare: error: argument --seeds: invalid value '0': expected a positive "
         "integer. Run 'jaxinit compare --help' to see the options.\n"
     )
+
+
+def test_compare_empty_scheme_list_exits_2(capsys):
+    status = main(["compare", "--schemes", ",", "--no-progress"])
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert "--schemes names no scheme" in error
+    assert "Traceback" not in error

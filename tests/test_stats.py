@@ -87,8 +87,8 @@ def _summary(label, mean, half_width, count=16):
 def test_conclusion_overlap():
     text = _conclusion((_summary("a", 0.10, 0.02), _summary("b", 0.13, 0.02)), seeds=16)
     assert text == (
-        "a has the lowest mean validation loss, but its 95% confidence interval [0.08, 0.12] "
-        "overlaps that of the runner-up b [0.11, 0.15], so 16 seeds per scheme do not "
+        "a has the lowest mean validation loss, but its 95% confidence interval [0.0800, 0.1200] "
+        "overlaps that of the runner-up b [0.1100, 0.1500], so 16 seeds per scheme do not "
         "separate the two."
     )
 
@@ -96,8 +96,8 @@ def test_conclusion_overlap():
 def test_conclusion_no_overlap():
     text = _conclusion((_summary("a", 0.10, 0.01), _summary("b", 0.13, 0.01)), seeds=16)
     assert text == (
-        "a has the lowest mean validation loss, and its 95% confidence interval [0.09, 0.11] "
-        "does not overlap that of the runner-up b [0.12, 0.14]."
+        "a has the lowest mean validation loss, and its 95% confidence interval [0.0900, 0.1100] "
+        "does not overlap that of the runner-up b [0.1200, 0.1400]."
     )
 
 
@@ -109,3 +109,17 @@ def test_conclusion_all_diverged():
 def test_conclusion_single_scheme():
     text = _conclusion((_summary("a", 0.1, 0.01), _summary("b", math.nan, math.nan, 0)), 16)
     assert text == "a is the only scheme with members that did not diverge."
+
+
+def test_metric_interval_clipped_to_range():
+    summary = MetricSummary.of(np.array([0.99, 1.0]), lower=0.0, upper=1.0)
+
+    assert summary.ci_high == 1.0
+    assert summary.ci_low < summary.mean
+
+
+def test_metric_interval_unclipped_by_default():
+    summary = MetricSummary.of(np.array([0.99, 1.0]))
+    half_width = t_critical(0.95, 1) * np.std([0.99, 1.0], ddof=1) / math.sqrt(2)
+
+    assert summary.ci_high == pytest.approx(0.995 + half_width)
