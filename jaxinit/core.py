@@ -84,9 +84,9 @@ class Initializer:
         self._check(shape, dtype)
 
         if _names_explicit_axes(out_sharding):
-            # TODO: on an Explicit mesh the whole array is sampled on every
-            # device before the reshard; an Auto mesh (or jax.jit with
-            # out_shardings) samples each shard in place.
+            # TODO: on an Explicit mesh every device samples the whole array
+            # before the reshard. An Auto mesh, or jax.jit with out_shardings,
+            # samples each shard in place.
             return jax.sharding.reshard(self(key, shape, dtype), out_sharding)
         if math.prod(shape) == 0:
             empty = jnp.zeros(shape, dtype)

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxinit.basic import TRUNCATED_NORMAL_STDDEV, unit_truncated_normal
+from jaxinit.basic import TRUNCATED_NORMAL_STDDEV, _unit_truncated_normal
 from jaxinit.core import (
     Axes,
     Initializer,
@@ -155,7 +155,7 @@ class VarianceScaling(Initializer):
             stddev = np.sqrt(variance) / real(COMPLEX_TRUNCATED_NORMAL_STDDEV)
             return _complex_truncated_normal(key, 2.0, shape, dtype) * stddev
         stddev = np.sqrt(variance) / real(TRUNCATED_NORMAL_STDDEV)
-        return unit_truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
+        return _unit_truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
 
     def _finalize(self, values: jax.Array, shape: Shape, dtype: np.dtype) -> jax.Array:
         if self.distribution != "uniform" or jnp.issubdtype(dtype, jnp.complexfloating):
@@ -232,10 +232,12 @@ def variance_scaling(
       dtype: the default dtype of the result. Default ``None``.
 
     Raises:
-      ValueError: ``scale`` is negative or not finite, or ``mode`` or
-        ``distribution`` is not one of the accepted strings (when built); the
-        shape has too few axes or the axes are out of range (when called).
-      TypeError: an axis argument is not an int or a sequence of ints.
+      ValueError: when built, if ``scale`` is negative or not finite, or
+        ``mode`` or ``distribution`` is not one of the accepted strings. When
+        called, if the shape has too few axes, the axes are out of range or
+        overlap, or the variance or the samples overflow the requested dtype.
+      TypeError: when built, if an axis argument is not an int or a sequence
+        of ints, or ``dtype`` is not a floating or complex dtype.
 
     Example:
       >>> variance_scaling(2.0, "fan_in", "normal")

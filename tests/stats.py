@@ -46,7 +46,7 @@ def uniform_moments(low: float, high: float) -> Moments:
 
 
 def truncnorm_moments(lower: float, upper: float, stddev: float, mean: float = 0.0) -> Moments:
-    """Moments of ``mean + stddev * Z`` with Z a unit normal conditioned on ``lower < Z < upper``."""
+    """Moments of ``mean + stddev * Z``, Z a unit normal conditioned on ``lower < Z < upper``."""
     dist = scipy.stats.truncnorm(lower, upper, loc=mean, scale=stddev)
     center, variance, _, excess_kurtosis = (float(m) for m in dist.stats(moments="mvsk"))
     return Moments(center, variance, (excess_kurtosis + 3.0) * variance**2)
@@ -96,8 +96,7 @@ def assert_ks(values, cdf: Callable[[np.ndarray], np.ndarray]) -> None:
     """Assert that a Kolmogorov-Smirnov test against ``cdf`` does not reject the sample."""
     result = scipy.stats.kstest(as_float64(values), cdf)
     assert result.pvalue >= KS_MIN_PVALUE, (
-        f"KS statistic {result.statistic:.3g} has p-value {result.pvalue:.3g} "
-        f"< {KS_MIN_PVALUE}"
+        f"KS statistic {result.statistic:.3g} has p-value {result.pvalue:.3g} < {KS_MIN_PVALUE}"
     )
 
 

@@ -95,23 +95,19 @@ def test_compute_fans_duplicate_axis():
     [
         (
             {"in_axis": -1, "out_axis": -1},
-            "compute_fans: in_axis and out_axis must name different axes, "
-            "but both name axis 2.",
+            "compute_fans: in_axis and out_axis must name different axes, but both name axis 2.",
         ),
         (
             {"in_axis": (0, 1), "out_axis": 1},
-            "compute_fans: in_axis and out_axis must name different axes, "
-            "but both name axis 1.",
+            "compute_fans: in_axis and out_axis must name different axes, but both name axis 1.",
         ),
         (
             {"batch_axis": 1},
-            "compute_fans: in_axis and batch_axis must name different axes, "
-            "but both name axis 1.",
+            "compute_fans: in_axis and batch_axis must name different axes, but both name axis 1.",
         ),
         (
             {"batch_axis": -1},
-            "compute_fans: out_axis and batch_axis must name different axes, "
-            "but both name axis 2.",
+            "compute_fans: out_axis and batch_axis must name different axes, but both name axis 2.",
         ),
     ],
 )
@@ -188,18 +184,14 @@ ACCEPTED_NAMES = (
 
 @pytest.mark.parametrize("name", ["Relu", "RELU", "gelu", "0.2", True, None, 1, "leaky relu"])
 def test_calculate_gain_unknown_name(name):
-    message = (
-        f"calculate_gain: unknown nonlinearity {name!r}; accepted names are {ACCEPTED_NAMES}."
-    )
+    message = f"calculate_gain: unknown nonlinearity {name!r}; accepted names are {ACCEPTED_NAMES}."
     with pytest.raises(ValueError, match=re.escape(message)):
         calculate_gain(name)
 
 
 @pytest.mark.parametrize("name", ["relu", "linear", "tanh", "selu"])
 def test_calculate_gain_param_for_other_nonlinearity(name):
-    message = (
-        f"calculate_gain: param is only used by 'leaky_relu', got param=0.2 for {name!r}."
-    )
+    message = f"calculate_gain: param is only used by 'leaky_relu', got param=0.2 for {name!r}."
     with pytest.raises(ValueError, match=re.escape(message)):
         calculate_gain(name, 0.2)
 

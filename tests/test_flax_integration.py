@@ -117,9 +117,7 @@ def test_linen_embed_variance():
 
 
 def test_linen_with_partitioning_metadata_and_values():
-    model = nn.Dense(
-        4, kernel_init=nn.with_partitioning(jaxinit.lecun_normal(), ("x", None))
-    )
+    model = nn.Dense(4, kernel_init=nn.with_partitioning(jaxinit.lecun_normal(), ("x", None)))
     plain = nn.Dense(4, kernel_init=J.lecun_normal())
     variables = model.init(KEY, jnp.ones((1, 8)))
     expected = plain.init(KEY, jnp.ones((1, 8)))
@@ -134,9 +132,7 @@ def test_linen_with_partitioning_metadata_and_values():
 
 def test_linen_with_partitioning_sharded_under_jit():
     mesh = jax.make_mesh((8,), ("x",), axis_types=(jax.sharding.AxisType.Auto,))
-    model = nn.Dense(
-        16, kernel_init=nn.with_partitioning(jaxinit.glorot_uniform(), ("x", None))
-    )
+    model = nn.Dense(16, kernel_init=nn.with_partitioning(jaxinit.glorot_uniform(), ("x", None)))
     x = jnp.ones((1, 64))
     abstract = jax.eval_shape(model.init, KEY, x)
     shardings = nn.get_sharding(abstract, mesh)

@@ -45,10 +45,17 @@ SHAPES = {
     "multi_axis": ((20, 30, 400), {"in_axis": (0, 1), "out_axis": 2}),
 }
 
-# Every mode and distribution on the dense shape; on the other shapes one case
-# per distribution, with the modes rotated, to bound the number of compilations.
+# Every mode and distribution run on the dense shape. The other shapes get one
+# case per distribution, with the modes rotated, because each case compiles a
+# sampler. One case per other shape runs in the fast step.
 CASES = [("dense", mode, distribution) for mode in MODES for distribution in DISTRIBUTIONS] + [
-    (shape, MODES[(i + j) % 4], distribution)
+    pytest.param(
+        shape,
+        MODES[(i + j) % 4],
+        distribution,
+        marks=() if i == j else pytest.mark.slow,
+        id=f"{shape}-{MODES[(i + j) % 4]}-{distribution}",
+    )
     for i, shape in enumerate(("conv1d", "batch", "multi_axis"))
     for j, distribution in enumerate(DISTRIBUTIONS)
 ]
@@ -187,17 +194,19 @@ def test_variance_scaling_equals_jax(mode, distribution):
     assert bool(jnp.array_equal(ours, theirs))
 
 
+# The fast cases of test_variance_formula, so that jaxinit's side is compiled once.
 @pytest.mark.parametrize(
-    "shape, axes",
+    "shape_name, mode, distribution",
     [
-        ((5, 64, 96), {}),
-        ((4, 200, 300), {"batch_axis": 0}),
-        ((20, 30, 400), {"in_axis": (0, 1), "out_axis": 2}),
+        ("conv1d", "fan_in", "normal"),
+        ("batch", "fan_avg", "truncated_normal"),
+        ("multi_axis", "fan_in", "uniform"),
     ],
 )
-def test_variance_scaling_axes_equal_jax(shape, axes):
-    ours = jaxinit.variance_scaling(2.0, "fan_avg", "uniform", **axes)(KEY, shape)
-    theirs = jax.nn.initializers.variance_scaling(2.0, "fan_avg", "uniform", **axes)(KEY, shape)
+def test_variance_scaling_axes_equal_jax(shape_name, mode, distribution):
+    shape, axes = SHAPES[shape_name]
+    ours = jaxinit.variance_scaling(2.0, mode, distribution, **axes)(KEY, shape)
+    theirs = jax.nn.initializers.variance_scaling(2.0, mode, distribution, **axes)(KEY, shape)
     assert bool(jnp.array_equal(ours, theirs))
 
 
@@ -215,8 +224,18 @@ NAMED = [
 ]
 
 
-@pytest.mark.parametrize("key_kind", ["typed", "legacy"])
-@pytest.mark.parametrize("name", NAMED)
+# A legacy key compiles both samplers again, so two names run in the fast step.
+NAMED_CASES = [(name, "typed") for name in NAMED] + [
+    pytest.param(
+        name,
+        "legacy",
+        marks=() if name in ("lecun_normal", "glorot_uniform") else pytest.mark.slow,
+    )
+    for name in NAMED
+]
+
+
+@pytest.mark.parametrize("name, key_kind", NAMED_CASES)
 def test_named_family_equals_jax(name, key_kind):
     key = KEY if key_kind == "typed" else LEGACY_KEY
     shape = (64, 48)
