@@ -144,6 +144,16 @@ def test_compute_fans_zero_sized_axis():
     assert jaxinit.compute_fans((5, 0)) == (5, 0)
 
 
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (3, 3, 0, 8)])
+def test_lecun_normal_zero_sized_shape_eager_and_jit(shape):
+    init = jaxinit.lecun_normal()
+    eager = init(KEY, shape)
+    jitted = jax.jit(lambda key: init(key, shape))(KEY)
+    for values in (eager, jitted):
+        assert values.shape == shape
+        assert values.dtype == jnp.float32
+
+
 @pytest.mark.parametrize("name", list(ALL_SCHEMES))
 def test_every_scheme_zero_sized_shape(name):
     scheme = ALL_SCHEMES[name]

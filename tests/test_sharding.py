@@ -47,14 +47,17 @@ def _check_values_and_shards(name, shape, n, axis_type=AxisType.Auto):
     assert bool(jnp.array_equal(values, expected))
 
 
-# Each case compiles the sharded program; 2 and 8 devices run in the fast step.
-FAST_COUNTS = (2, 8)
+# Each case compiles the sharded program. test_reported_failures runs
+# lecun_normal on every device count and glorot_uniform on 8 devices in the
+# fast step, so here only glorot_uniform on 2 devices does.
+def _value_cases():
+    for name in SCHEMES:
+        for n in DEVICE_COUNTS:
+            fast = (name, n) == ("glorot_uniform", 2)
+            yield pytest.param(name, n, marks=() if fast else pytest.mark.slow, id=f"{name}-{n}")
 
 
-@pytest.mark.parametrize(
-    "n", [n if n in FAST_COUNTS else pytest.param(n, marks=pytest.mark.slow) for n in DEVICE_COUNTS]
-)
-@pytest.mark.parametrize("name", list(SCHEMES))
+@pytest.mark.parametrize("name, n", list(_value_cases()))
 def test_sharded_values_equal_unsharded(name, n):
     _check_values_and_shards(name, SMALL, n)
 
