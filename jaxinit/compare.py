@@ -370,27 +370,17 @@ def _read_complete_run(
     out_path: Path,
 ) -> CompareResult:
     """Rebuild the result of a complete run from its ``results.json`` and ``curves.csv``."""
-    steps, train_loss, val_loss, val_accuracy = read_saved_curves(
-        out_path, labels, config.seeds, len(saved["steps_logged"])
-    )
+    curves = read_saved_curves(out_path, labels, config.seeds, len(saved["steps_logged"]))
     diverged = np.array([member["diverged"] for member in saved["members"]], dtype=bool)
-    summaries = _summarize(
-        config.seeds, labels, schemes, train_loss, val_loss, val_accuracy, diverged
-    )
     files = {"results": out_path / "results.json", "curves": out_path / "curves.csv"}
     if (out_path / "loss_curves.png").is_file():
         files["plot"] = out_path / "loss_curves.png"
-    return CompareResult(
-        config=config,
-        dataset=dataset,
-        labels=labels,
-        summaries=summaries,
-        steps=steps,
-        train_loss=train_loss,
-        val_loss=val_loss,
-        val_accuracy=val_accuracy if dataset.task == "classification" else None,
-        diverged=diverged,
-        conclusion=_conclusion(summaries, config.seeds),
+    return _result_from_curves(
+        config,
+        dataset,
+        labels,
+        schemes,
+        (*curves, diverged),
         elapsed_seconds=float(saved["elapsed_seconds"]),
         timings=dict(saved["timings_seconds"]),
         files=files,
@@ -407,10 +397,33 @@ def _build_result(
     timings: dict[str, float],
 ) -> CompareResult:
     """Summarize the curves of a training state, partial or final, as a `CompareResult`."""
-    steps, train_loss, val_loss, val_accuracy, diverged = state.curves()
+    return _result_from_curves(
+        config,
+        dataset,
+        labels,
+        schemes,
+        state.curves(),
+        elapsed_seconds=time.perf_counter() - started,
+        timings=dict(timings),
+    )
+
+
+def _result_from_curves(
+    config: CompareConfig,
+    dataset: Dataset,
+    labels: tuple[str, ...],
+    schemes: list[Any],
+    curves: tuple[np.ndarray, ...],
+    *,
+    elapsed_seconds: float,
+    timings: dict[str, float],
+    files: dict[str, Path] | None = None,
+) -> CompareResult:
+    steps, train_loss, val_loss, val_accuracy, diverged = curves
     summaries = _summarize(
         config.seeds, labels, schemes, train_loss, val_loss, val_accuracy, diverged
     )
+    extra = {} if files is None else {"files": files}
     return CompareResult(
         config=config,
         dataset=dataset,
@@ -422,8 +435,9 @@ def _build_result(
         val_accuracy=val_accuracy if dataset.task == "classification" else None,
         diverged=diverged,
         conclusion=_conclusion(summaries, config.seeds),
-        elapsed_seconds=time.perf_counter() - started,
-        timings=dict(timings),
+        elapsed_seconds=elapsed_seconds,
+        timings=timings,
+        **extra,
     )
 
 
