@@ -70,7 +70,9 @@ class Initializer:
 
         Raises:
           TypeError: the shape, dtype or key is of the wrong kind.
-          ValueError: the shape does not suit the scheme.
+          ValueError: the key is a batch of keys, or the shape or dtype does
+            not suit the scheme (such as too few axes for a fan-based scheme,
+            or samples that would overflow the dtype).
         """
         name = type(self).__name__
         shape = canonical_shape(name, shape)
