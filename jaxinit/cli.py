@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import jaxinit
+
 __all__ = ["main", "split_schemes"]
 
 _PROG = "jaxinit"
@@ -154,6 +156,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog=_PROG,
         description="Parameter initialization for JAX and Flax.",
     )
+    parser.add_argument("--version", action="version", version=f"{_PROG} {jaxinit.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     listing = commands.add_parser(

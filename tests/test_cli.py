@@ -235,3 +235,10 @@ def test_compare_empty_scheme_list_exits_2(capsys):
     error = capsys.readouterr().err
     assert "--schemes names no scheme" in error
     assert "Traceback" not in error
+
+
+def test_version_prints_package_version(capsys):
+    status = main(["--version"])
+
+    assert status == 0
+    assert capsys.readouterr().out.strip() == "jaxinit 0.1.0"
