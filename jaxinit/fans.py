@@ -86,9 +86,17 @@ def _check_disjoint(scheme: str, in_axes: tuple, out_axes: tuple, batch_axes: tu
     for first, first_axes, second, second_axes in pairs:
         shared = sorted(set(first_axes) & set(second_axes))
         if shared:
+            # Flax's default Embed initializer sets only out_axis=0, which on a
+            # 2-D table is also the default in_axis=-2.
+            hint = (
+                " For an embedding table (num_embeddings, features) with out_axis=0, "
+                "pass in_axis=-1."
+                if (first, second) == ("in_axis", "out_axis")
+                else ""
+            )
             raise ValueError(
                 f"{scheme}: {first} and {second} must name different axes, "
-                f"but both name axis {shared[0]}."
+                f"but both name axis {shared[0]}.{hint}"
             )
 
 

@@ -206,3 +206,14 @@ def test_calculate_gain_bad_slope(param):
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         calculate_gain("leaky_relu", param)
+
+
+def test_compute_fans_embedding_overlap_hint():
+    message = (
+        "compute_fans: in_axis and out_axis must name different axes, but both name axis 0. "
+        "For an embedding table (num_embeddings, features) with out_axis=0, pass in_axis=-1."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        compute_fans((100, 16), out_axis=0)
+
+    assert compute_fans((100, 16), in_axis=-1, out_axis=0) == (16, 100)
