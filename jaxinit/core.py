@@ -12,7 +12,7 @@ does the work that every scheme shares:
    shape and dtype, so equal schemes share one compilation;
 4. sample low-precision floats in float32 and round once at the end.
 
-This module also holds the argument checks that the scheme constructors use,
+This module also contains the argument checks that the scheme constructors use,
 so every error message has the same form.
 """
 
@@ -148,7 +148,7 @@ def sampling_dtype(dtype: np.dtype) -> np.dtype:
     """Return the dtype to sample in: float32 for 16-bit and 8-bit floats, else ``dtype``.
 
     Sampling bfloat16 directly leaves only a few hundred distinct values, which
-    shifts the mean and clips the tails; rounding a float32 sample once keeps
+    shifts the mean and clips the tails. Rounding a float32 sample once keeps
     the distribution's moments.
     """
     if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize <= _LOW_PRECISION_ITEMSIZE:

@@ -272,7 +272,7 @@ def make_train_step(
     (`optax.GradientTransformationExtraArgs`) also receives ``value=loss``.
 
     Batches: with ``batch_axis=None`` every member receives the same batch, which isolates
-    the effect of the initialization. With an int ``batch_axis`` each batch leaf holds
+    the effect of the initialization. With an int ``batch_axis`` each batch leaf contains
     one slice per member along that axis (size N). With ``steps_per_call=k > 1`` every
     batch leaf carries a leading axis of length k in front of that layout, the k batches
     are consumed in order by `jax.lax.scan` inside one dispatch, and ``losses`` has shape
